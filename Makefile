@@ -1,0 +1,51 @@
+# Guichet — the two commands: `make run` (whole suite) and `make test` (all tests).
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PACKAGES := contracts services/common services/accounts services/demarches services/billing \
+            services/activities services/notifications services/gateway
+
+export GUICHET_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test test-sqlite test-postgresql venv broker migrate contracts bench clean lint
+
+$(BIN)/.installed: requirements.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	./scripts/bootstrap-python.sh $(PYTHON)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=24' 'setuptools<82' wheel
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation $(foreach p,$(PACKAGES),-e $(p))
+	touch $@
+
+venv: $(BIN)/.installed
+
+broker:
+	./scripts/ensure-broker.sh
+
+migrate: venv
+	$(BIN)/guichet migrate
+
+run: venv broker
+	$(BIN)/guichet migrate
+	$(BIN)/guichet run
+
+# Every test, on SQLite then on PostgreSQL (skipped with a warning if no server is reachable).
+test: venv broker
+	./scripts/ensure-postgresql.sh || true
+	GUICHET_TEST_DATABASE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+	GUICHET_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-sqlite: venv broker
+	GUICHET_TEST_DATABASE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgresql: venv broker
+	GUICHET_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+contracts: venv
+	$(BIN)/python -m guichet_contracts.generate
+
+bench: venv broker
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

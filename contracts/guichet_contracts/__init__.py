@@ -1,0 +1,1 @@
+"""The only code two Guichet services share: message envelopes and schemas."""

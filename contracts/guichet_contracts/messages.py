@@ -1,0 +1,104 @@
+"""Every event and command Guichet services exchange.
+
+Events are facts other parties may react to and carry no personal contact
+data, no secret and no token. Commands are point to point and may carry what
+only their receiver may see (an activation link, a contact address).
+"""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from .registry import Contract, register
+
+
+class _Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+class AccountRef(_Strict):
+    account_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+# --- accounts ---------------------------------------------------------------
+
+class AccountRegistered(AccountRef):
+    account_type = fields.String(required=True, validate=validate.OneOf(["particulier", "professionnel", "association"]))
+    status = fields.String(required=True, validate=validate.OneOf(["pending_activation", "awaiting_validation", "active"]))
+    provisioned = fields.Boolean(load_default=False)
+
+
+class AccountActivated(AccountRef):
+    status = fields.String(required=True, validate=validate.OneOf(["awaiting_validation", "active"]))
+
+
+class AccountValidated(AccountRef):
+    validated_by = fields.String(required=True, metadata={"description": "Agent id (not a name)."})
+
+
+class AccountUpdated(AccountRef):
+    changed = fields.List(fields.String(), required=True,
+                          metadata={"description": "Names of the changed field groups, never their values."})
+
+
+class HouseholdMember(AccountRef):
+    member_id = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["titulaire", "conjoint", "enfant", "autre"]))
+
+
+for name, schema, summary in [
+    ("account.registered", AccountRegistered, "A citizen account was created (activation pending)."),
+    ("account.activated", AccountActivated, "A citizen activated an account and chose a login."),
+    ("account.validated", AccountValidated, "A town agent validated an account."),
+    ("account.updated", AccountUpdated, "Civil, contact or social data of an account changed."),
+    ("household_member.added", HouseholdMember, "A member was added to a household."),
+    ("household_member.changed", HouseholdMember, "A household member was edited."),
+    ("household_member.removed", HouseholdMember, "A member was removed from a household."),
+]:
+    register(Contract(type=f"fr.guichet.accounts.{name}.v1", kind="event", producer="accounts",
+                      schema=schema, summary=summary))
+
+
+# --- notifications (commands it receives) -----------------------------------
+
+class Recipient(_Strict):
+    account_id = fields.String(load_default=None, allow_none=True)
+    email = fields.Email(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+
+    @ma.validates_schema
+    def _one_address(self, data, **_kwargs):
+        if not any(data.get(k) for k in ("account_id", "email", "phone")):
+            raise ma.ValidationError("account_id, email or phone is required", "_schema")
+
+
+class NotificationRequested(_Strict):
+    template = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    recipient = fields.Nested(Recipient, required=True)
+    personalisation = fields.Dict(keys=fields.String(), load_default=dict)
+    channel = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["email", "sms"]),
+                            metadata={"description": "Force a channel; default: the recipient's preference."})
+    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
+                              metadata={"description": "Sender's reference (request number, invoice id)."})
+    security = fields.Boolean(load_default=False,
+                              metadata={"description": "Security mail (activation, reset): always by email."})
+
+
+class ContactUpdated(AccountRef):
+    email = fields.Email(load_default=None, allow_none=True)
+    phone_mobile = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    phone_personal = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    preference = fields.String(required=True, validate=validate.OneOf(["email", "phone", "sms"]))
+    display_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+register(Contract(type="fr.guichet.notifications.notification.requested.v1", kind="command",
+                  producer="notifications", schema=NotificationRequested,
+                  summary="Send a notification built from a template to a recipient.",
+                  senders=("accounts", "demarches", "billing", "activities", "notifications")))
+register(Contract(type="fr.guichet.notifications.contact.updated.v1", kind="command",
+                  producer="notifications", schema=ContactUpdated,
+                  summary="Contact details and communication preference of an account (kept locally).",
+                  senders=("accounts",)))

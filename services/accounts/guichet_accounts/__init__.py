@@ -1,0 +1,1 @@
+"""Guichet accounts service: Citizen accounts, households, agents, tokens."""

@@ -1,0 +1,1 @@
+"""marshmallow schemas of the accounts service's RPC arguments and answers."""

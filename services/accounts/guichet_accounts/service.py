@@ -1,0 +1,10 @@
+"""Entrypoints of the accounts service (RPC, event and command handlers) and nothing else."""
+from guichet_common.messaging import DatabaseProvider
+from guichet_common.service import GuichetService
+
+from .models import metadata
+
+
+class AccountsService(GuichetService):
+    name = "accounts"
+    db = DatabaseProvider(metadata)

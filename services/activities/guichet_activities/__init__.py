@@ -1,0 +1,1 @@
+"""Guichet activities service: Kiosque Famille: activities, calendars, enrolments, reservations."""

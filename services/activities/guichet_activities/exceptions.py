@@ -1,0 +1,2 @@
+"""Errors of the activities service, as Guichet problems (stable type, French detail)."""
+from guichet_common.errors import GuichetError  # noqa: F401

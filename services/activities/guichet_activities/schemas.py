@@ -1,0 +1,1 @@
+"""marshmallow schemas of the activities service's RPC arguments and answers."""

@@ -1,0 +1,1 @@
+"""Guichet billing service: Régies, invoices, cart, payments, prepaid family accounts."""

@@ -1,0 +1,1 @@
+"""marshmallow schemas of the billing service's RPC arguments and answers."""

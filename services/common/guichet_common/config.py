@@ -1,0 +1,97 @@
+"""Configuration from environment variables, with documented defaults.
+
+Every variable is listed in ``VARIABLES`` so the README table and the code
+cannot drift apart (``guichet config`` prints it).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("accounts", "demarches", "billing", "activities", "notifications")
+
+# name -> (default, description). A default of None means "derived".
+VARIABLES: dict[str, tuple[str | None, str]] = {
+    "GUICHET_AMQP_URI": ("amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI (vhost included)."),
+    "GUICHET_DATA_DIR": ("./var", "Directory for SQLite files, keys, logs and the development mail box."),
+    "GUICHET_<SERVICE>_DATABASE_URL": (None, "Database of one service, e.g. GUICHET_ACCOUNTS_DATABASE_URL. "
+                                       "Default: sqlite:///$GUICHET_DATA_DIR/<service>.sqlite3. "
+                                       "PostgreSQL: postgresql+psycopg://user@host/db."),
+    "GUICHET_LOG_LEVEL": ("INFO", "Log level of every process (JSON lines on stderr)."),
+    "GUICHET_TOWN_SETTINGS": (None, "Town settings YAML file. Default: the demo town shipped in deploy/town.example.yaml."),
+    "GUICHET_RPC_TIMEOUT": ("5", "Seconds the gateway waits for a service answer before a 504."),
+    "GUICHET_GATEWAY_BIND": ("127.0.0.1:8000", "Address the gateway listens on."),
+    "GUICHET_METRICS_PORT_BASE": ("9300", "Prometheus port of the first service; the others follow in SERVICES order. 0 disables."),
+    "GUICHET_HANDLER_MAX_ATTEMPTS": ("5", "Deliveries of an event or command before it goes to the dead-letter queue."),
+    "GUICHET_HANDLER_RETRY_DELAYS": ("1,5,30,120", "Seconds to wait before each retry (the last one repeats)."),
+    "GUICHET_OUTBOX_POLL_INTERVAL": ("0.2", "Seconds the outbox relay sleeps when it found nothing to publish."),
+    "GUICHET_MAX_WORKERS": ("16", "Concurrent workers per service process (nameko max_workers)."),
+}
+
+
+def _env(name: str, environ=None) -> str:
+    environ = os.environ if environ is None else environ
+    default = VARIABLES[name][0]
+    return environ.get(name, default or "")
+
+
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str
+    data_dir: Path
+    log_level: str
+    town_settings: Path | None
+    rpc_timeout: float
+    gateway_bind: str
+    metrics_port_base: int
+    handler_max_attempts: int
+    handler_retry_delays: tuple[float, ...]
+    outbox_poll_interval: float
+    max_workers: int
+    database_urls: dict[str, str] = field(default_factory=dict)
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls.get(service) or default_database_url(self.data_dir, service)
+
+    def metrics_port(self, service: str) -> int:
+        if not self.metrics_port_base:
+            return 0
+        names = list(SERVICES)
+        index = names.index(service) if service in names else len(names)
+        return self.metrics_port_base + index
+
+
+def default_database_url(data_dir: Path, service: str) -> str:
+    return f"sqlite:///{Path(data_dir).resolve() / (service + '.sqlite3')}"
+
+
+def load_settings(environ=None) -> Settings:
+    environ = os.environ if environ is None else environ
+    town = environ.get("GUICHET_TOWN_SETTINGS")
+    delays = tuple(float(d) for d in _env("GUICHET_HANDLER_RETRY_DELAYS", environ).split(",") if d.strip())
+    urls = {}
+    for key, value in environ.items():
+        if key.startswith("GUICHET_") and key.endswith("_DATABASE_URL") and value:
+            urls[key[len("GUICHET_"):-len("_DATABASE_URL")].lower()] = value
+    return Settings(
+        amqp_uri=_env("GUICHET_AMQP_URI", environ),
+        data_dir=Path(_env("GUICHET_DATA_DIR", environ)),
+        log_level=_env("GUICHET_LOG_LEVEL", environ).upper(),
+        town_settings=Path(town) if town else None,
+        rpc_timeout=float(_env("GUICHET_RPC_TIMEOUT", environ)),
+        gateway_bind=_env("GUICHET_GATEWAY_BIND", environ),
+        metrics_port_base=int(_env("GUICHET_METRICS_PORT_BASE", environ)),
+        handler_max_attempts=int(_env("GUICHET_HANDLER_MAX_ATTEMPTS", environ)),
+        handler_retry_delays=delays or (1.0,),
+        outbox_poll_interval=float(_env("GUICHET_OUTBOX_POLL_INTERVAL", environ)),
+        max_workers=int(_env("GUICHET_MAX_WORKERS", environ)),
+        database_urls=urls,
+    )
+
+
+def markdown_table() -> str:
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, (default, text) in VARIABLES.items():
+        rows.append(f"| `{name}` | {('`' + default + '`') if default else '(derived)'} | {text} |")
+    return "\n".join(rows)

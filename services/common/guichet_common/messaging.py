@@ -1,0 +1,286 @@
+"""nameko entrypoints and dependencies of every Guichet service.
+
+- ``rpc``: nameko RPC whose replies go straight to the caller's direct
+  reply-to pseudo-queue, without publisher confirms (a lost reply is a
+  timeout the caller handles), and carry Guichet problems to the gateway.
+- ``event_handler`` / ``command_handler``: consumers of CloudEvents with
+  retries and a dead-letter queue instead of nameko's ack-and-drop.
+- ``Chassis``: correlation ids, caller identity, metrics for every worker.
+- ``DatabaseProvider``: the service's database, units of work and the
+  embedded outbox relay.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from functools import partial
+
+from kombu import Exchange, Queue
+from nameko.amqp.publish import get_connection, get_producer
+from nameko.constants import AMQP_URI_CONFIG_KEY, DEFAULT_RETRY_POLICY
+from nameko.exceptions import (ContainerBeingKilled, IncorrectSignature, MalformedRequest, MethodNotFound, UnserializableValueError,
+                               serialize)
+from nameko.extensions import DependencyProvider
+from nameko.messaging import Consumer
+from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
+
+from guichet_contracts import envelope as envelopes
+from guichet_contracts import registry
+from guichet_contracts.registry import TYPE_PATTERN
+
+from . import context, metrics
+from .auth import Caller
+from .db import Database
+from .errors import GuichetError, PermanentMessageError
+from .logs import scrub
+from .relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+CONFIG_MAX_ATTEMPTS = "GUICHET_HANDLER_MAX_ATTEMPTS"
+CONFIG_RETRY_DELAYS = "GUICHET_HANDLER_RETRY_DELAYS"
+CONFIG_DATABASE_URL = "GUICHET_DATABASE_URL"
+CONFIG_POLL_INTERVAL = "GUICHET_OUTBOX_POLL_INTERVAL"
+CONFIG_EMBEDDED_RELAY = "GUICHET_EMBEDDED_RELAY"
+
+# Errors about the request itself: answered as such, not logged as crashes.
+_CALLER_ERRORS = (GuichetError, MethodNotFound, IncorrectSignature, MalformedRequest)
+
+
+def dlq_name(service: str) -> str:
+    return f"guichet.{service}.dlq"
+
+
+# --- RPC ----------------------------------------------------------------------
+
+def rpc_error_payload(exc: BaseException) -> dict:
+    error = serialize(exc)
+    if isinstance(exc, GuichetError):
+        error["problem"] = exc.problem()
+    elif not isinstance(exc, _CALLER_ERRORS):
+        # The text of an unexpected exception may hold personal data: keep it in the service.
+        error["exc_args"] = []
+        error["value"] = "internal error"
+    return error
+
+
+class GuichetRpcConsumer(RpcConsumer):
+    def handle_result(self, message, result, exc_info):
+        error = None
+        if exc_info is not None:
+            error = rpc_error_payload(exc_info[1])
+        try:
+            body = json.dumps({"result": result, "error": error}, ensure_ascii=False, default=_json_default)
+        except (TypeError, ValueError):
+            exc_info = (UnserializableValueError, UnserializableValueError(result), None)
+            body = json.dumps({"result": None, "error": serialize(exc_info[1])})
+            result = None
+        reply_to = message.properties.get("reply_to")
+        if reply_to:
+            exchange = "" if reply_to.startswith(DIRECT_REPLY_TO) else get_rpc_exchange(self.container.config)
+            with get_producer(self.container.config[AMQP_URI_CONFIG_KEY], confirms=False) as producer:
+                producer.publish(body.encode(), exchange=exchange, routing_key=reply_to,
+                                 correlation_id=message.properties.get("correlation_id"),
+                                 content_type="application/json", content_encoding="utf-8",
+                                 delivery_mode=1, retry=True, retry_policy=DEFAULT_RETRY_POLICY)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+def _json_default(value):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class GuichetRpc(Rpc):
+    rpc_consumer = GuichetRpcConsumer()
+
+
+rpc = GuichetRpc.decorator
+
+
+# --- events and commands ------------------------------------------------------
+
+class MessageHandler(Consumer):
+    """Consume CloudEvents from ``exchange`` with ``routing_key``; retry, then dead-letter.
+
+    On failure the message is republished (with confirms) to a retry queue
+    whose TTL dead-letters it back to the handler queue, then acked. After
+    the last attempt it goes to the service's dead-letter queue with the
+    reason; ``guichet dlq`` inspects and replays it.
+    """
+
+    def __init__(self, exchange: str, routing_key: str, **kwargs):
+        self.exchange_name = exchange
+        self.routing_key = routing_key
+        super().__init__(queue=None, requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        service = self.container.service_name
+        config = self.container.config
+        self.queue_name = f"guichet.{service}.{self.method_name}"
+        self.max_attempts = int(config.get(CONFIG_MAX_ATTEMPTS, 5))
+        self.retry_delays = [float(d) for d in config.get(CONFIG_RETRY_DELAYS, (1, 5, 30, 120))]
+        exchange = Exchange(self.exchange_name, type="topic", durable=True, auto_delete=False)
+        self.queue = Queue(self.queue_name, exchange=exchange, routing_key=self.routing_key, durable=True)
+        self.retry_queues = [
+            Queue(f"{self.queue_name}.retry.{index}", durable=True, queue_arguments={
+                "x-message-ttl": int(delay * 1000),
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": self.queue_name,
+            }) for index, delay in enumerate(self.retry_delays)
+        ]
+        self.dead_letter_queue = Queue(dlq_name(service), durable=True)
+        with get_connection(config[AMQP_URI_CONFIG_KEY]) as connection:
+            channel = connection.channel()
+            try:
+                for queue in [*self.retry_queues, self.dead_letter_queue]:
+                    queue.bind(channel).declare()
+            finally:
+                channel.close()
+        super().setup()
+
+    def handle_message(self, body, message):
+        attempts = int((message.headers or {}).get("x-guichet-attempts", 0))
+        try:
+            envelope = envelopes.check_envelope(body)
+            try:
+                contract = registry.get(envelope["type"])
+            except registry.UnknownMessageType:
+                contract = None  # a type we do not know yet: the handler decides
+            if contract is not None:
+                contract.load(envelope["data"])
+        except (envelopes.InvalidEnvelope, registry.InvalidPayload) as error:
+            self._dispose(message, PermanentMessageError(str(error)), attempts + 1)
+            return
+        context_data = self.unpack_message_headers(message)
+        context_data.update(correlation_id=envelope.get("correlationid"), causation_id=envelope["id"],
+                            message_id=envelope["id"], message_attempt=attempts + 1)
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(self, (envelope,), {}, context_data=context_data,
+                                        handle_result=handle_result)
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            metrics.HANDLER_OUTCOMES.labels(self.container.service_name, self.method_name, "success").inc()
+            self.queue_consumer.ack_message(message)
+        else:
+            attempts = int((message.headers or {}).get("x-guichet-attempts", 0)) + 1
+            self._dispose(message, exc_info[1], attempts)
+        return result, exc_info
+
+    def _dispose(self, message, error: BaseException, attempts: int) -> None:
+        """Send a failed message to a retry queue or the dead-letter queue, then ack it."""
+        permanent = isinstance(error, PermanentMessageError)
+        dead = permanent or attempts >= self.max_attempts
+        reason = scrub(f"{type(error).__name__}: {error}")[:500]
+        headers = dict(message.headers or {})
+        headers.update({"x-guichet-attempts": attempts, "x-guichet-queue": self.queue_name,
+                        "x-guichet-error": reason})
+        if dead:
+            headers.update({"x-guichet-failed-at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                            "x-guichet-exchange": self.exchange_name, "x-guichet-routing-key": self.routing_key})
+            target = self.dead_letter_queue.name
+        else:
+            target = self.retry_queues[min(attempts - 1, len(self.retry_queues) - 1)].name
+        props = message.properties
+        try:
+            with get_producer(self.container.config[AMQP_URI_CONFIG_KEY], confirms=True) as producer:
+                producer.publish(message.body, exchange="", routing_key=target, headers=headers,
+                                 content_type=message.content_type, content_encoding=message.content_encoding,
+                                 message_id=props.get("message_id"), correlation_id=props.get("correlation_id"),
+                                 type=props.get("type"), delivery_mode=2, retry=True,
+                                 retry_policy=DEFAULT_RETRY_POLICY)
+        except Exception:
+            log.exception("could not park a failed message; returning it to its queue")
+            self.queue_consumer.requeue_message(message)
+            return
+        outcome = "dead_letter" if dead else "retry"
+        metrics.HANDLER_OUTCOMES.labels(self.container.service_name, self.method_name, outcome).inc()
+        log.warning("message handler failed", extra={"fields": {
+            "handler": self.method_name, "attempt": attempts, "outcome": outcome, "reason": reason,
+            "message_id": props.get("message_id")}})
+        self.queue_consumer.ack_message(message)
+
+
+def event_handler(source_service: str, event_type: str):
+    """Handle ``event_type`` events published by ``source_service``."""
+    return MessageHandler.decorator(f"{source_service}.events", event_type)
+
+
+def command_handler(command_type: str):
+    """Handle commands sent to this service (the type names the receiver)."""
+    match = TYPE_PATTERN.match(command_type)
+    if not match:
+        raise ValueError(f"bad command type {command_type!r}")
+    return MessageHandler.decorator(f"{match['service']}.commands", command_type)
+
+
+# --- worker context -----------------------------------------------------------
+
+class Chassis(DependencyProvider):
+    """Binds correlation ids for logs and outbox, times workers, exposes the caller."""
+
+    def worker_setup(self, worker_ctx):
+        data = worker_ctx.data
+        context.correlation_id.set(data.get("correlation_id") or worker_ctx.call_id)
+        context.causation_id.set(data.get("causation_id") or data.get("request_id"))
+        worker_ctx.guichet_started = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = getattr(worker_ctx, "guichet_started", None)
+        if started is None:
+            return
+        elapsed = time.perf_counter() - started
+        entrypoint = worker_ctx.entrypoint
+        name = entrypoint.method_name
+        if isinstance(entrypoint, GuichetRpc):
+            outcome = "ok" if exc_info is None else ("refused" if isinstance(exc_info[1], _CALLER_ERRORS) else "error")
+            metrics.RPC_LATENCY.labels(self.container.service_name, name, outcome).observe(elapsed)
+        if exc_info is not None and not isinstance(exc_info[1], _CALLER_ERRORS):
+            log.error("worker failed", exc_info=exc_info, extra={"fields": {"entrypoint": name}})
+
+    def get_dependency(self, worker_ctx):
+        return Caller.from_header(worker_ctx.data.get("caller"))
+
+
+class DatabaseProvider(DependencyProvider):
+    """The service database; starts the embedded outbox relay with the service."""
+
+    def __init__(self, metadata, **kwargs):
+        self.metadata = metadata
+        self.database: Database | None = None
+        self.relay: OutboxRelay | None = None
+        super().__init__(**kwargs)
+
+    def setup(self):
+        config = self.container.config
+        url = config[CONFIG_DATABASE_URL]
+        self.database = Database(self.container.service_name, url, self.metadata,
+                                 pool_size=int(config.get("max_workers", 10)))
+        metrics.register_database(self.database)
+        if config.get(CONFIG_EMBEDDED_RELAY, True):
+            self.relay = OutboxRelay(self.database, config[AMQP_URI_CONFIG_KEY],
+                                     poll_interval=float(config.get(CONFIG_POLL_INTERVAL, 0.2)))
+
+    def start(self):
+        if self.relay is not None:
+            self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+
+    def stop(self):
+        if self.relay is not None:
+            self.relay.stop()
+        if self.database is not None:
+            self.database.dispose()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self.database

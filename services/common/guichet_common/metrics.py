@@ -1,0 +1,58 @@
+"""Prometheus metrics of a service process: RPC latency, handler outcomes, outbox backlog, DLQ depth."""
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client.core import REGISTRY, GaugeMetricFamily
+
+log = logging.getLogger(__name__)
+
+RPC_LATENCY = Histogram("guichet_rpc_seconds", "Time to serve one RPC", ["service", "method", "outcome"],
+                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+HANDLER_OUTCOMES = Counter("guichet_handler_messages", "Events and commands handled, by outcome",
+                           ["service", "handler", "outcome"])
+DUPLICATES = Counter("guichet_handler_duplicates", "Redelivered messages skipped thanks to the inbox",
+                     ["service", "handler"])
+
+
+class _BacklogCollector:
+    """Reads the outbox backlog and DLQ depth when Prometheus scrapes, not on a timer."""
+
+    def __init__(self):
+        self.databases = []
+        self.dlq_probe = None  # callable returning {queue: depth}
+
+    def collect(self):
+        backlog = GaugeMetricFamily("guichet_outbox_backlog", "Outbox messages not yet published", labels=["service"])
+        for database in self.databases:
+            try:
+                backlog.add_metric([database.service], database.outbox_backlog())
+            except Exception:  # a scrape must not fail because the database blinks
+                log.warning("outbox backlog unavailable", extra={"fields": {"service": database.service}})
+        yield backlog
+        if self.dlq_probe is not None:
+            depth = GaugeMetricFamily("guichet_dlq_depth", "Messages waiting in the dead-letter queue", labels=["queue"])
+            try:
+                for queue, count in self.dlq_probe().items():
+                    depth.add_metric([queue], count)
+            except Exception:
+                log.warning("dead-letter queue depth unavailable")
+            yield depth
+
+
+_collector = _BacklogCollector()
+REGISTRY.register(_collector)
+
+
+def register_database(database) -> None:
+    _collector.databases.append(database)
+
+
+def register_dlq_probe(probe) -> None:
+    _collector.dlq_probe = probe
+
+
+def serve(port: int) -> None:
+    if port:
+        start_http_server(port, addr="127.0.0.1")

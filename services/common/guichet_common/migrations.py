@@ -1,0 +1,57 @@
+"""Alembic migrations per service: each service package has a ``migrations`` folder."""
+from __future__ import annotations
+
+import functools
+import logging
+from importlib.resources import files
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+log = logging.getLogger(__name__)
+
+
+def alembic_config(package: str, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files(package) / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def upgrade(package: str, url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(package, url), revision)
+
+
+@functools.lru_cache(maxsize=None)
+def head_revision(package: str) -> str | None:
+    script = ScriptDirectory.from_config(alembic_config(package, "sqlite://"))
+    return script.get_current_head()
+
+
+def current_revision(engine: sa.engine.Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def run_env(metadata: sa.MetaData) -> None:
+    """Body of every service's migrations/env.py."""
+    from alembic import context
+
+    url = context.config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=metadata, literal_binds=True,
+                          render_as_batch=url.startswith("sqlite"))
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata,
+                          render_as_batch=connection.dialect.name == "sqlite")
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

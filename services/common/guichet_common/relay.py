@@ -1,0 +1,146 @@
+"""The outbox relay: publishes committed outbox rows with publisher confirms.
+
+A row is marked published only after the broker confirmed it, in the same
+transaction that selected it. A crash before the mark means the row is
+published again on restart: consumers are idempotent (inbox), so nothing is
+lost and nothing happens twice.
+
+Several relays may run against one database. On PostgreSQL each takes rows
+with ``FOR UPDATE SKIP LOCKED`` so they share the work; on SQLite the first
+statement takes the database write lock, so relays take turns.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import pika
+import pika.exceptions
+import sqlalchemy as sa
+
+from guichet_contracts import envelope as envelopes
+
+from . import amqp
+from .db import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(self, database: Database, amqp_uri: str, *, batch_size: int = 500,
+                 poll_interval: float = 0.2, name: str | None = None):
+        self.database = database
+        self.amqp_uri = amqp_uri
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.name = name or f"{database.service}-relay"
+        self.table = database.outbox
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self._connection: pika.BlockingConnection | None = None
+        self._channel = None
+        self._declared: set[str] = set()
+        self.published_total = 0
+        database.on_outbox_written(self.wake.set)
+
+    # -- AMQP ------------------------------------------------------------------
+    def _ensure_channel(self):
+        if self._channel is None or self._channel.is_closed or self._connection.is_closed:
+            self._close()
+            self._connection = amqp.connect(self.amqp_uri, name=self.name)
+            self._channel = self._connection.channel()
+            self._channel.confirm_delivery()
+            self._declared = set()
+        return self._channel
+
+    def _close(self):
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except Exception:  # already broken: nothing more to do
+                pass
+
+    def _publish(self, channel, row) -> None:
+        if row.exchange not in self._declared:
+            amqp.declare_exchange(channel, row.exchange)
+            self._declared.add(row.exchange)
+        message = json.loads(row.body)
+        props = envelopes.amqp_properties(message)
+        # Commands must reach their receiver's queue: unroutable means the
+        # receiver has not declared it yet, so keep the row and try later.
+        mandatory = row.exchange.endswith(".commands")
+        channel.basic_publish(exchange=row.exchange, routing_key=row.routing_key, body=row.body.encode(),
+                              properties=pika.BasicProperties(**props), mandatory=mandatory)
+
+    # -- database --------------------------------------------------------------
+    def publish_batch(self) -> int:
+        """Publish one batch of unpublished rows; return how many were published."""
+        channel = self._ensure_channel()
+        t = self.table
+        engine = self.database.engine
+        with engine.begin() as connection:
+            unpublished = (sa.select(t.c.position).where(t.c.published_at.is_(None))
+                           .order_by(t.c.position).limit(self.batch_size))
+            if engine.dialect.name == "postgresql":
+                rows = connection.execute(
+                    sa.select(t.c.position, t.c.exchange, t.c.routing_key, t.c.body)
+                    .where(t.c.published_at.is_(None)).order_by(t.c.position).limit(self.batch_size)
+                    .with_for_update(skip_locked=True)).all()
+            else:
+                # A write first takes SQLite's lock: another relay waits here.
+                connection.execute(t.update().where(t.c.position.in_(unpublished.scalar_subquery()))
+                                   .values(attempts=t.c.attempts + 1))
+                rows = connection.execute(
+                    sa.select(t.c.position, t.c.exchange, t.c.routing_key, t.c.body)
+                    .where(t.c.published_at.is_(None)).order_by(t.c.position).limit(self.batch_size)).all()
+            if not rows:
+                return 0
+            done = []
+            for row in rows:
+                try:
+                    self._publish(channel, row)
+                except pika.exceptions.UnroutableError:
+                    log.warning("outbox message unroutable, kept for later",
+                                extra={"fields": {"exchange": row.exchange, "routing_key": row.routing_key}})
+                    connection.execute(t.update().where(t.c.position == row.position)
+                                       .values(last_error="unroutable: no queue bound yet"))
+                    continue
+                done.append(row.position)
+            if done:
+                connection.execute(t.update().where(t.c.position.in_(done)).values(published_at=utcnow()))
+        self.published_total += len(done)
+        return len(done)
+
+    # -- loop ------------------------------------------------------------------
+    def run(self) -> None:
+        log.info("outbox relay started", extra={"fields": {"service": self.database.service}})
+        backoff = 0.5
+        while not self.stopping.is_set():
+            try:
+                published = self.publish_batch()
+                backoff = 0.5
+                if published < self.batch_size:
+                    self.wake.wait(self.poll_interval if not published else 0)
+                    self.wake.clear()
+            except (pika.exceptions.AMQPError, OSError, sa.exc.DBAPIError, sa.exc.OperationalError) as error:
+                log.warning("outbox relay error, retrying", extra={"fields": {
+                    "error": type(error).__name__, "retry_in": backoff}})
+                self._close()
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 10)
+        self._close()
+        log.info("outbox relay stopped")
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Publish everything pending now (used by commands and tests)."""
+        deadline = time.monotonic() + timeout
+        while self.publish_batch():
+            if time.monotonic() > deadline:
+                raise TimeoutError("outbox not drained in time")

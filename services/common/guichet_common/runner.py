@@ -1,0 +1,74 @@
+"""Run one service process: nameko container, metrics endpoint, clean shutdown."""
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()  # before anything opens a socket
+
+import logging  # noqa: E402
+import signal  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from . import logs, metrics  # noqa: E402
+from .config import Settings, load_settings  # noqa: E402
+from .messaging import (CONFIG_DATABASE_URL, CONFIG_EMBEDDED_RELAY, CONFIG_MAX_ATTEMPTS,  # noqa: E402
+                        CONFIG_POLL_INTERVAL, CONFIG_RETRY_DELAYS)
+from .registry import load_class  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def nameko_config(settings: Settings, service: str, *, embedded_relay: bool = True) -> dict:
+    return {
+        "AMQP_URI": settings.amqp_uri,
+        "max_workers": settings.max_workers,
+        "parent_calls_tracked": 10,
+        "serializer": "json",
+        CONFIG_DATABASE_URL: settings.database_url(service),
+        CONFIG_MAX_ATTEMPTS: settings.handler_max_attempts,
+        CONFIG_RETRY_DELAYS: list(settings.handler_retry_delays),
+        CONFIG_POLL_INTERVAL: settings.outbox_poll_interval,
+        CONFIG_EMBEDDED_RELAY: embedded_relay,
+    }
+
+
+def run(spec: str, *, embedded_relay: bool = True, metrics_port: int | None = None) -> None:
+    settings = load_settings()
+    service_cls = load_class(spec)
+    logs.configure(service_cls.name, settings.log_level)
+    port = settings.metrics_port(service_cls.name) if metrics_port is None else metrics_port
+    runner = ServiceRunner(nameko_config(settings, service_cls.name, embedded_relay=embedded_relay))
+    runner.add_service(service_cls)
+
+    from . import dlq
+    metrics.register_dlq_probe(lambda: dlq.depths(settings.amqp_uri, [service_cls.name]))
+    metrics.serve(port)
+
+    stop = eventlet.event.Event()
+
+    def _on_signal(signum, _frame):
+        if not stop.ready():
+            stop.send(signum)
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    runner.start()
+    log.info("service started", extra={"fields": {"metrics_port": port}})
+    runner_thread = eventlet.spawn(runner.wait)
+    waiter = eventlet.spawn(stop.wait)
+    # Either a signal (clean stop) or a container crash ends the wait.
+    while not stop.ready() and not runner_thread.dead:
+        eventlet.sleep(0.2)
+    waiter.kill()
+    if stop.ready():
+        log.info("stopping service")
+        with eventlet.Timeout(20, False):
+            runner.stop()
+        runner.kill()
+    else:
+        try:
+            runner_thread.wait()
+        except Exception:
+            log.exception("service crashed")
+            raise SystemExit(1)

@@ -1,0 +1,40 @@
+"""What every Guichet service has: the chassis dependencies and the ``health`` RPC."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from . import migrations
+from .messaging import Chassis, rpc
+
+
+def health_report(service: str, package: str, database) -> dict:
+    report = {"service": service, "status": "ok", "database": {"reachable": False}, "outbox_backlog": None}
+    try:
+        with database.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        report["database"]["reachable"] = True
+        current = migrations.current_revision(database.engine)
+        head = migrations.head_revision(package)
+        report["database"].update(revision=current, head=head, up_to_date=current == head)
+        report["outbox_backlog"] = database.outbox_backlog()
+        if current != head:
+            report["status"] = "degraded"
+    except sa.exc.SQLAlchemyError as error:
+        report["status"] = "down"
+        report["database"]["error"] = type(error).__name__
+    return report
+
+
+class GuichetService:
+    """Base of every service class. Subclasses set ``name`` and ``db = DatabaseProvider(metadata)``."""
+
+    name: str
+    caller = Chassis()
+
+    @classmethod
+    def package(cls) -> str:
+        return cls.__module__.split(".")[0]
+
+    @rpc
+    def health(self):
+        return health_report(self.name, self.package(), self.db)

@@ -1,0 +1,1 @@
+"""Guichet demarches service: Procedure catalogue, requests, drafts, justificatifs, messages."""

@@ -1,0 +1,5 @@
+"""Tables of the demarches service. Only this service reads or writes them."""
+from guichet_common.db import messaging_tables, new_metadata
+
+metadata = new_metadata()
+outbox, inbox = messaging_tables(metadata)

@@ -1,0 +1,1 @@
+"""marshmallow schemas of the demarches service's RPC arguments and answers."""

@@ -1,0 +1,1 @@
+"""Guichet HTTP gateway."""

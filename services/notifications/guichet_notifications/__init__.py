@@ -1,0 +1,1 @@
+"""Guichet notifications service: Email and SMS: templates, preferences, delivery, retries."""

@@ -1,0 +1,1 @@
+"""marshmallow schemas of the notifications service's RPC arguments and answers."""
