@@ -23,6 +23,7 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "GUICHET_RPC_TIMEOUT": ("5", "Seconds the gateway waits for a service answer before a 504."),
     "GUICHET_GATEWAY_BIND": ("127.0.0.1:8000", "Address the gateway listens on."),
     "GUICHET_METRICS_PORT_BASE": ("9300", "Prometheus port of the first service; the others follow in SERVICES order. 0 disables."),
+    "GUICHET_METRICS_ADDR": ("127.0.0.1", "Address the metrics endpoints listen on (0.0.0.0 in containers)."),
     "GUICHET_HANDLER_MAX_ATTEMPTS": ("5", "Deliveries of an event or command before it goes to the dead-letter queue."),
     "GUICHET_HANDLER_RETRY_DELAYS": ("1,5,30,120", "Seconds to wait before each retry (the last one repeats)."),
     "GUICHET_OUTBOX_POLL_INTERVAL": ("0.2", "Seconds the outbox relay sleeps when it found nothing to publish."),
@@ -45,6 +46,7 @@ class Settings:
     rpc_timeout: float
     gateway_bind: str
     metrics_port_base: int
+    metrics_addr: str
     handler_max_attempts: int
     handler_retry_delays: tuple[float, ...]
     outbox_poll_interval: float
@@ -82,6 +84,7 @@ def load_settings(environ=None) -> Settings:
         rpc_timeout=float(_env("GUICHET_RPC_TIMEOUT", environ)),
         gateway_bind=_env("GUICHET_GATEWAY_BIND", environ),
         metrics_port_base=int(_env("GUICHET_METRICS_PORT_BASE", environ)),
+        metrics_addr=_env("GUICHET_METRICS_ADDR", environ),
         handler_max_attempts=int(_env("GUICHET_HANDLER_MAX_ATTEMPTS", environ)),
         handler_retry_delays=delays or (1.0,),
         outbox_poll_interval=float(_env("GUICHET_OUTBOX_POLL_INTERVAL", environ)),

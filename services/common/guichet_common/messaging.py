@@ -23,7 +23,8 @@ from nameko.constants import AMQP_URI_CONFIG_KEY, DEFAULT_RETRY_POLICY
 from nameko.exceptions import (ContainerBeingKilled, IncorrectSignature, MalformedRequest, MethodNotFound, UnserializableValueError,
                                serialize)
 from nameko.extensions import DependencyProvider
-from nameko.messaging import Consumer
+from kombu.serialization import register as register_serializer
+from nameko.messaging import Consumer, QueueConsumer
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from guichet_contracts import envelope as envelopes
@@ -54,6 +55,46 @@ def dlq_name(service: str) -> str:
     return f"guichet.{service}.dlq"
 
 
+# --- decoding -----------------------------------------------------------------
+
+class _Undecodable(bytes):
+    """Body of a message that is not valid JSON: handed to the handler layer to dead-letter."""
+
+
+def _decode_cloudevent(data):
+    try:
+        return json.loads(data)
+    except (TypeError, ValueError):
+        return _Undecodable(data if isinstance(data, bytes) else str(data).encode())
+
+
+# CloudEvents structured mode is JSON under its own content type.
+register_serializer("cloudevents", json.dumps, _decode_cloudevent, content_type=envelopes.CONTENT_TYPE,
+                    content_encoding="utf-8")
+ACCEPTED_CONTENT = ["json", "cloudevents"]
+
+
+class GuichetQueueConsumer(QueueConsumer):
+    """nameko's consumer, except that a message it cannot decode is dead-lettered, not acked away."""
+
+    @property
+    def accept(self):
+        return ACCEPTED_CONTENT
+
+    def on_decode_error(self, message, exc):
+        tag = (message.delivery_info or {}).get("consumer_tag")
+        for provider, consumer in list(self._consumers.items()):
+            if tag in getattr(consumer, "_active_tags", {}).values() and isinstance(provider, MessageHandler):
+                attempts = int((message.headers or {}).get("x-guichet-attempts", 0)) + 1
+                provider._dispose(message, PermanentMessageError(f"undecodable message: {type(exc).__name__}"),
+                                  attempts)
+                return
+        # Not one of ours (an RPC request): refuse it without logging its body, which may hold personal data.
+        log.error("undecodable message refused", extra={"fields": {"content_type": message.content_type,
+                                                                   "error": type(exc).__name__}})
+        message.reject(requeue=False)
+
+
 # --- RPC ----------------------------------------------------------------------
 
 def rpc_error_payload(exc: BaseException) -> dict:
@@ -68,6 +109,8 @@ def rpc_error_payload(exc: BaseException) -> dict:
 
 
 class GuichetRpcConsumer(RpcConsumer):
+    queue_consumer = GuichetQueueConsumer()
+
     def handle_result(self, message, result, exc_info):
         error = None
         if exc_info is not None:
@@ -114,6 +157,8 @@ class MessageHandler(Consumer):
     reason; ``guichet dlq`` inspects and replays it.
     """
 
+    queue_consumer = GuichetQueueConsumer()
+
     def __init__(self, exchange: str, routing_key: str, **kwargs):
         self.exchange_name = exchange
         self.routing_key = routing_key
@@ -147,6 +192,8 @@ class MessageHandler(Consumer):
     def handle_message(self, body, message):
         attempts = int((message.headers or {}).get("x-guichet-attempts", 0))
         try:
+            if isinstance(body, _Undecodable):
+                raise envelopes.InvalidEnvelope("message body is not JSON")
             envelope = envelopes.check_envelope(body)
             try:
                 contract = registry.get(envelope["type"])

@@ -53,6 +53,6 @@ def register_dlq_probe(probe) -> None:
     _collector.dlq_probe = probe
 
 
-def serve(port: int) -> None:
+def serve(port: int, addr: str = "127.0.0.1") -> None:
     if port:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=addr)

@@ -1,9 +1,14 @@
 """Run one service process: nameko container, metrics endpoint, clean shutdown."""
 from __future__ import annotations
 
+import os
+
 import eventlet
 
 eventlet.monkey_patch()  # before anything opens a socket
+# psycopg's C wait function blocks the whole eventlet hub; its select-based one
+# uses the green select and lets other workers run while a query waits.
+os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 
 import logging  # noqa: E402
 import signal  # noqa: E402
@@ -43,7 +48,7 @@ def run(spec: str, *, embedded_relay: bool = True, metrics_port: int | None = No
 
     from . import dlq
     metrics.register_dlq_probe(lambda: dlq.depths(settings.amqp_uri, [service_cls.name]))
-    metrics.serve(port)
+    metrics.serve(port, settings.metrics_addr)
 
     stop = eventlet.event.Event()
 

@@ -1,0 +1,88 @@
+"""Events leave through the outbox as CloudEvents, are consumed once, and survive crashes."""
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from guichet_common import context
+from guichet_common.rpc_client import RemoteError
+from guichet_common.testing import publish, wait_for
+from guichet_contracts.envelope import make_envelope
+
+from guichet_probe import LISTENER, PROBE
+
+pytestmark = pytest.mark.interface
+
+NOTE_CREATED = "fr.guichet.probe.note.created.v1"
+
+
+def unpublished(url):
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text("SELECT count(*) FROM outbox WHERE published_at IS NULL")).scalar_one()
+    engine.dispose()
+    return count
+
+
+def test_state_change_and_event_commit_together_and_the_event_is_a_cloudevent(probe, probe_db, rpc, amqp_spy):
+    spy = amqp_spy("probe.events", NOTE_CREATED)
+    with context.bound("corr-outbox-1"):
+        note_id = rpc.call("probe", "create_note", "bonjour")
+    [(properties, envelope)] = spy.collect(1)
+    assert envelope["type"] == NOTE_CREATED
+    assert envelope["specversion"] == "1.0"
+    assert envelope["source"] == "/guichet/probe"
+    assert envelope["subject"] == f"note/{note_id}"
+    assert envelope["datacontenttype"] == "application/json"
+    assert envelope["data"] == {"note_id": note_id, "text": "bonjour"}
+    assert envelope["correlationid"] == "corr-outbox-1"
+    assert envelope["time"].endswith("Z")
+    assert properties.message_id == envelope["id"]
+    assert properties.content_type == "application/cloudevents+json"
+    assert properties.delivery_mode == 2
+    wait_for(lambda: unpublished(probe_db) == 0, message="outbox row marked published")
+
+
+def test_relay_down_between_commit_and_publish_loses_nothing(processes, probe_db, rpc, amqp_spy):
+    # The service commits but its relay is not running: the event waits in the outbox.
+    processes.service(PROBE, "probe", probe_db, extra_args=["--no-relay"])
+    spy = amqp_spy("probe.events", NOTE_CREATED)
+    note_ids = [rpc.call("probe", "create_note", f"note {i}") for i in range(3)]
+    assert spy.collect(1, timeout=1.0) == []
+    assert rpc.call("probe", "health")["outbox_backlog"] == 3
+    # A relay that starts and is killed at once, then a standalone relay: all three arrive, in order.
+    relay = processes.guichet("relay", PROBE, name="relay", GUICHET_PROBE_DATABASE_URL=probe_db)
+    received = spy.collect(3, timeout=15)
+    relay.kill()
+    assert [envelope["data"]["note_id"] for _, envelope in received] == note_ids
+    wait_for(lambda: unpublished(probe_db) == 0, message="outbox drained")
+
+
+def test_a_message_delivered_twice_has_one_effect(probe, listener, rpc, amqp_uri):
+    envelope = make_envelope(type=NOTE_CREATED, source="probe", data={"note_id": 41, "text": "en double"})
+    publish(amqp_uri, "probe.events", NOTE_CREATED, envelope)
+    publish(amqp_uri, "probe.events", NOTE_CREATED, envelope)
+    rows = wait_for(lambda: rpc.call("probelistener", "received_notes"), message="note received")
+    # Give the duplicate every chance to be (wrongly) applied.
+    time.sleep(1.0)
+    rows = rpc.call("probelistener", "received_notes")
+    assert [row["note_id"] for row in rows] == [41]
+
+
+def test_an_event_from_the_real_outbox_reaches_the_listener(probe, listener, rpc):
+    note_id = rpc.call("probe", "create_note", "salut")
+    rows = wait_for(lambda: rpc.call("probelistener", "received_notes"), message="note received")
+    assert rows[0]["note_id"] == note_id and rows[0]["text"] == "salut"
+
+
+def test_payload_rejected_by_its_contract_is_never_recorded(probe, probe_db, rpc):
+    # The notes table takes 150 characters; the event contract allows 100: the
+    # whole unit of work is refused, so no note exists without its event.
+    with pytest.raises(RemoteError) as caught:
+        rpc.call("probe", "create_note", "x" * 150)
+    assert caught.value.exc_type == "InvalidPayload"
+    engine = sa.create_engine(probe_db)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 0
+        assert connection.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one() == 0
+    engine.dispose()

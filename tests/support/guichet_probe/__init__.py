@@ -1,0 +1,4 @@
+"""Test-only services that exercise the chassis before the domain services exist."""
+
+PROBE = "guichet_probe.service:ProbeService"
+LISTENER = "guichet_probe.service:ProbeListenerService"
