@@ -99,6 +99,31 @@ def _cmd_config(_args):
     print(markdown_table())
 
 
+def _cmd_mailcatcher(args):
+    import signal
+    import threading
+
+    from .config import load_settings
+    from .mailcatcher import MailCatcher
+
+    directory = load_settings().data_dir / "mail"
+    catcher = MailCatcher(directory, host=args.host, smtp_port=args.smtp_port, http_port=args.http_port).start()
+    print(f"SMTP on {args.host}:{args.smtp_port}, mails on http://{args.host}:{args.http_port}/ ({directory})",
+          flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    catcher.stop()
+
+
+def _cmd_mail(args):
+    from .config import load_settings
+    from .mailcatcher import print_mails
+
+    print_mails(load_settings().data_dir / "mail", args.last)
+
+
 def _cmd_run(args):
     from . import devserver
 
@@ -137,6 +162,16 @@ def main(argv=None):
 
     p = sub.add_parser("config", help="print the configuration variables")
     p.set_defaults(func=_cmd_config)
+
+    p = sub.add_parser("mailcatcher", help="development SMTP server keeping mails (SMTP 1025, page 8025)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--smtp-port", type=int, default=1025)
+    p.add_argument("--http-port", type=int, default=8025)
+    p.set_defaults(func=_cmd_mailcatcher)
+
+    p = sub.add_parser("mail", help="print the mails kept by the development mail catcher")
+    p.add_argument("--last", type=int, default=None)
+    p.set_defaults(func=_cmd_mail)
 
     p = sub.add_parser("run", help="run the whole suite for development (make run)")
     p.add_argument("--no-demo", action="store_true")

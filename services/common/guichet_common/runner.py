@@ -15,7 +15,7 @@ import signal  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from . import logs, metrics  # noqa: E402
+from . import logs, metrics, town  # noqa: E402
 from .config import Settings, load_settings  # noqa: E402
 from .messaging import (CONFIG_DATABASE_URL, CONFIG_EMBEDDED_RELAY, CONFIG_MAX_ATTEMPTS,  # noqa: E402
                         CONFIG_POLL_INTERVAL, CONFIG_RETRY_DELAYS)
@@ -42,6 +42,11 @@ def run(spec: str, *, embedded_relay: bool = True, metrics_port: int | None = No
     settings = load_settings()
     service_cls = load_class(spec)
     logs.configure(service_cls.name, settings.log_level)
+    try:
+        town.current_town(str(settings.town_settings) if settings.town_settings else None)
+    except town.TownSettingsError as error:
+        log.error("invalid town settings", extra={"fields": {"error": str(error)}})
+        raise SystemExit(2)
     port = settings.metrics_port(service_cls.name) if metrics_port is None else metrics_port
     runner = ServiceRunner(nameko_config(settings, service_cls.name, embedded_relay=embedded_relay))
     runner.add_service(service_cls)

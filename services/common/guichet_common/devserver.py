@@ -1,0 +1,130 @@
+"""``guichet run`` (what ``make run`` starts): the whole suite on one machine, for development.
+
+Starts the mail catcher, every installed service (each with its embedded
+outbox relay) and the gateway under gunicorn; prints the URLs; restarts a
+crashed process a few times; stops everything cleanly on Ctrl-C.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib.metadata import entry_points
+
+from .config import load_settings
+from .mailcatcher import MailCatcher
+from .registry import installed
+from .town import TownSettingsError, load_town
+
+MAX_RESTARTS = 5
+
+
+class Child:
+    def __init__(self, name: str, args: list[str], env: dict, log_dir):
+        self.name, self.args, self.env = name, args, env
+        self.log_path = log_dir / f"{name}.log"
+        self.popen = None
+        self.restarts = 0
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        log.close()
+
+    def stop(self):
+        if self.popen and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout):
+        if self.popen is None:
+            return
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
+
+
+def load_demo_data() -> list[str]:
+    """Each service may ship demo data (entry point group ``guichet.demo``); returns lines to print."""
+    lines = []
+    for entry in entry_points(group="guichet.demo"):
+        lines.extend(entry.load()() or [])
+    return lines
+
+
+def main(args) -> None:
+    settings = load_settings()
+    data_dir = settings.data_dir.resolve()
+    log_dir = data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        town = load_town(settings.town_settings)
+    except TownSettingsError as error:
+        raise SystemExit(f"Town settings: {error}")
+
+    env = dict(os.environ, GUICHET_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    env.setdefault("GUICHET_NOTIFICATIONS_SMTP_HOST", "127.0.0.1")
+    env.setdefault("GUICHET_NOTIFICATIONS_SMTP_PORT", "1025")
+
+    catcher = MailCatcher(data_dir / "mail").start()
+    children = [Child(name, [sys.executable, "-m", "guichet_common.cli", "service", name], env, log_dir)
+                for name in installed()]
+    children.append(Child("gateway", [sys.executable, "-m", "gunicorn", "-c", "python:guichet_gateway.gunicorn_conf",
+                                      "guichet_gateway.wsgi:app"], env, log_dir))
+    for child in children:
+        child.start()
+
+    demo = [] if args.no_demo else _demo_lines()
+    host = settings.gateway_bind
+    print(f"""
+Guichet — {town['name']} — is starting (logs in {log_dir}).
+  API           http://{host}/api/v1
+  API docs      http://{host}/api/docs   (OpenAPI: http://{host}/api/openapi.json)
+  Health        http://{host}/api/health  ·  readiness: http://{host}/api/ready
+  Mail catcher  http://127.0.0.1:8025/   (SMTP 127.0.0.1:1025; or run: .venv/bin/guichet mail)
+  Services      {', '.join(installed())}
+  Dead letters  .venv/bin/guichet dlq list
+""" + ("\n".join(demo) + "\n" if demo else "") + "Press Ctrl-C to stop everything.", flush=True)
+
+    stopping = False
+
+    def _stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            time.sleep(0.5)
+            for child in children:
+                if child.popen.poll() is not None and not stopping:
+                    if child.restarts >= MAX_RESTARTS:
+                        print(f"{child.name} keeps crashing; see {child.log_path}. Stopping.", flush=True)
+                        stopping = True
+                        break
+                    child.restarts += 1
+                    print(f"{child.name} exited ({child.popen.returncode}); restarting "
+                          f"({child.restarts}/{MAX_RESTARTS}), log: {child.log_path}", flush=True)
+                    time.sleep(min(2 ** child.restarts, 10))
+                    child.start()
+    finally:
+        print("\nStopping…", flush=True)
+        for child in children:
+            child.stop()
+        for child in children:
+            child.wait(20)
+        catcher.stop()
+        print("Stopped.", flush=True)
+
+
+def _demo_lines() -> list[str]:
+    try:
+        lines = load_demo_data()
+    except Exception as error:  # demo data must never prevent the suite from starting
+        return [f"Demo data could not be loaded: {error}"]
+    return lines or ["No demo data yet: the domain services that own it have not been built."]
