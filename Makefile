@@ -45,6 +45,7 @@ contracts: venv
 	$(BIN)/python -m guichet_contracts.generate
 
 bench: venv broker
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
 
 clean:

@@ -1,0 +1,1 @@
+"""Guichet benchmarks (``make bench``): ratios measured in one run on this machine."""

@@ -1,0 +1,197 @@
+"""Run every benchmark and print ratios against baselines measured in the same run.
+
+1. HTTP read path (wrk, 32 connections): plain Flask JSON endpoint (ceiling),
+   the same reading one SQLite row in-process, and the gateway reading the row
+   from a service by RPC. Targets: gateway ≥ 25 % of in-process, p99 < 50 ms.
+2. Outbox relay: messages/s published with confirms from the outbox table,
+   against raw pika publish-with-confirms of the same messages. Target ≥ 50 %.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pika
+
+from guichet_common import amqp
+from guichet_common.db import Database, messaging_tables, new_metadata, utcnow
+from guichet_common.relay import OutboxRelay
+from guichet_common.rpc_client import RpcClient
+from guichet_common.testing import TestVhost
+
+from bench.services import fill
+
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+OUTBOX_MESSAGES = int(os.environ.get("BENCH_OUTBOX_MESSAGES", "5000"))
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"port {port} did not open")
+
+
+def gunicorn(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
+    # Same settings for the three apps: 2 gthread workers x 8 threads.
+    return subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "8",
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
+                            env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, cwd=REPO,
+                            start_new_session=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wrk(url: str) -> dict:
+    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+
+    def latency(label):
+        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": latency(50), "p99_ms": latency(99), "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def http_benchmarks(workdir: Path, amqp_uri: str) -> dict:
+    db_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    fill(db_url)
+    env = dict(os.environ, GUICHET_AMQP_URI=amqp_uri, GUICHET_BENCHSVC_DATABASE_URL=db_url, BENCH_DATABASE_URL=db_url,
+               GUICHET_METRICS_PORT_BASE="0", GUICHET_LOG_LEVEL="WARNING", GUICHET_DATA_DIR=str(workdir),
+               GUICHET_RATELIMIT_DEFAULT="100000000/minute", PYTHONPATH=str(REPO))
+    service = subprocess.Popen([sys.executable, "-m", "guichet_common.cli", "service", "bench.services:BenchService"],
+                               env=env, stdout=open(workdir / "service.log", "ab"), stderr=subprocess.STDOUT,
+                               cwd=REPO, start_new_session=True)
+    servers = []
+    try:
+        client = RpcClient(amqp_uri, timeout=1)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.call("benchsvc", "read_row", 1)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        # One sequential RPC, for the record.
+        samples = []
+        for _ in range(500):
+            started = time.perf_counter()
+            client.call("benchsvc", "read_row", 7)
+            samples.append((time.perf_counter() - started) * 1000)
+        client.close()
+        results = {"sequential_rpc_median_ms": sorted(samples)[len(samples) // 2]}
+        for name, path in (("plain", "/plain"), ("inproc", "/rows/7"), ("gateway", "/api/v1/bench/rows/7")):
+            port = free_port()
+            server = gunicorn(f"bench.apps:{name}", port, env, workdir / f"{name}.log")
+            servers.append(server)
+            wait_port(port)
+            subprocess.run(["wrk", "-t1", "-c4", "-d2s", f"http://127.0.0.1:{port}{path}"], capture_output=True)
+            results[name] = wrk(f"http://127.0.0.1:{port}{path}")
+            stop(server)
+        return results
+    finally:
+        for server in servers:
+            stop(server)
+        stop(service)
+
+
+def outbox_benchmark(workdir: Path, amqp_uri: str) -> dict:
+    body = json.dumps({"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/guichet/bench",
+                       "type": "fr.guichet.bench.row.read.v1", "time": "2026-11-25T00:00:00Z",
+                       "datacontenttype": "application/json", "data": {"row_id": 7, "label": "x" * 200}})
+    # Baseline: raw pika, publisher confirms, one message at a time.
+    connection = amqp.connect(amqp_uri, name="bench-raw")
+    channel = connection.channel()
+    channel.confirm_delivery()
+    amqp.declare_exchange(channel, "bench.events")
+    started = time.perf_counter()
+    for _ in range(OUTBOX_MESSAGES):
+        channel.basic_publish("bench.events", "fr.guichet.bench.row.read.v1", body.encode(),
+                              pika.BasicProperties(message_id=str(uuid.uuid4()), delivery_mode=2,
+                                                   content_type="application/cloudevents+json"))
+    raw = OUTBOX_MESSAGES / (time.perf_counter() - started)
+    connection.close()
+
+    metadata = new_metadata()
+    messaging_tables(metadata)
+    database = Database("bench", f"sqlite:///{workdir / 'outbox.sqlite3'}", metadata)
+    metadata.create_all(database.engine)
+    with database.engine.begin() as db:
+        db.execute(database.outbox.insert(), [
+            {"message_id": str(uuid.uuid4()), "exchange": "bench.events", "routing_key": "fr.guichet.bench.row.read.v1",
+             "body": body, "created_at": utcnow(), "attempts": 0} for _ in range(OUTBOX_MESSAGES)])
+    relay = OutboxRelay(database, amqp_uri)
+    started = time.perf_counter()
+    relay.drain(timeout=600)
+    relayed = OUTBOX_MESSAGES / (time.perf_counter() - started)
+    relay._close()
+    database.dispose()
+    return {"raw_pika_confirms_per_s": raw, "relay_per_s": relayed}
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk (make bench installs it)")
+    vhost = TestVhost().create()
+    workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-"))
+    try:
+        http = http_benchmarks(workdir, vhost.uri)
+        outbox = outbox_benchmark(workdir, vhost.uri)
+    finally:
+        vhost.delete()
+    plain, inproc, gateway = http["plain"], http["inproc"], http["gateway"]
+    print(f"\nGuichet benchmarks — {os.cpu_count()} cores, wrk {CONNECTIONS} connections × {DURATION} s, "
+          f"gunicorn 2 gthread workers × 8 threads\n")
+    print(f"{'path':<44}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    for label, r in (("plain Flask JSON (ceiling)", plain), ("Flask + SQLite row in-process", inproc),
+                     ("gateway → RPC → service SQLite row", gateway)):
+        print(f"{label:<44}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non_2xx']:>9}")
+    ratio = gateway["rps"] / inproc["rps"]
+    print(f"\nsequential RPC median: {http['sequential_rpc_median_ms']:.2f} ms")
+    print(f"gateway/in-process ratio: {ratio:.2f} (target ≥ 0.25) — "
+          f"{'OK' if ratio >= 0.25 else 'BELOW TARGET'}")
+    print(f"gateway/ceiling ratio: {gateway['rps'] / plain['rps']:.2f}")
+    print(f"gateway p99: {gateway['p99_ms']:.1f} ms (target < 50 ms) — "
+          f"{'OK' if gateway['p99_ms'] < 50 else 'ABOVE TARGET'}")
+    relay_ratio = outbox["relay_per_s"] / outbox["raw_pika_confirms_per_s"]
+    print(f"\noutbox relay: {outbox['relay_per_s']:.0f} msg/s vs raw pika with confirms "
+          f"{outbox['raw_pika_confirms_per_s']:.0f} msg/s: ratio {relay_ratio:.2f} (target ≥ 0.50) — "
+          f"{'OK' if relay_ratio >= 0.5 else 'BELOW TARGET'}")
+
+
+if __name__ == "__main__":
+    main()
