@@ -19,19 +19,23 @@ class _Strict(ma.Schema):
 
 
 class AccountRef(_Strict):
-    account_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    account_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                               metadata={"description": "Opaque id of the citizen account."})
 
 
 # --- accounts ---------------------------------------------------------------
 
 class AccountRegistered(AccountRef):
     account_type = fields.String(required=True, validate=validate.OneOf(["particulier", "professionnel", "association"]))
-    status = fields.String(required=True, validate=validate.OneOf(["pending_activation", "awaiting_validation", "active"]))
-    provisioned = fields.Boolean(load_default=False)
+    status = fields.String(required=True, validate=validate.OneOf(["pending_activation", "awaiting_validation", "active"]),
+                           metadata={"description": "Status of the account once created."})
+    provisioned = fields.Boolean(load_default=False,
+                                 metadata={"description": "Created by the town (the citizen completes it at first login)."})
 
 
 class AccountActivated(AccountRef):
-    status = fields.String(required=True, validate=validate.OneOf(["awaiting_validation", "active"]))
+    status = fields.String(required=True, validate=validate.OneOf(["awaiting_validation", "active"]),
+                           metadata={"description": "awaiting_validation when the town validates accounts."})
 
 
 class AccountValidated(AccountRef):
@@ -44,26 +48,43 @@ class AccountUpdated(AccountRef):
 
 
 class HouseholdMember(AccountRef):
-    member_id = fields.String(required=True)
-    role = fields.String(required=True, validate=validate.OneOf(["titulaire", "conjoint", "enfant", "autre"]))
+    member_id = fields.String(required=True, metadata={"description": "Opaque id of the household member."})
+    role = fields.String(required=True, validate=validate.OneOf(["titulaire", "conjoint", "enfant", "autre"]),
+                         metadata={"description": "Role of the member in the household."})
 
 
-for name, schema, summary in [
-    ("account.registered", AccountRegistered, "A citizen account was created (activation pending)."),
-    ("account.activated", AccountActivated, "A citizen activated an account and chose a login."),
-    ("account.validated", AccountValidated, "A town agent validated an account."),
-    ("account.updated", AccountUpdated, "Civil, contact or social data of an account changed."),
-    ("household_member.added", HouseholdMember, "A member was added to a household."),
-    ("household_member.changed", HouseholdMember, "A household member was edited."),
-    ("household_member.removed", HouseholdMember, "A member was removed from a household."),
+_ACCOUNT = "3f6b1c2e-8d4a-4b7e-9c15-2a7d0e9f4b61"
+_MEMBER = "b2e4d6f8-1a3c-4e5f-8a7b-9c0d1e2f3a4b"
+
+for name, schema, summary, example in [
+    ("account.registered", AccountRegistered, "A citizen account was created (activation pending).",
+     {"account_id": _ACCOUNT, "account_type": "particulier", "status": "pending_activation", "provisioned": False}),
+    ("account.activated", AccountActivated, "A citizen activated an account and chose a login.",
+     {"account_id": _ACCOUNT, "status": "active"}),
+    ("account.validated", AccountValidated, "A town agent validated an account.",
+     {"account_id": _ACCOUNT, "validated_by": "agent-7c1e"}),
+    ("account.updated", AccountUpdated, "Civil, contact or social data of an account changed.",
+     {"account_id": _ACCOUNT, "changed": ["contact", "social"]}),
+    ("household_member.added", HouseholdMember, "A member was added to a household.",
+     {"account_id": _ACCOUNT, "member_id": _MEMBER, "role": "enfant"}),
+    ("household_member.changed", HouseholdMember, "A household member was edited.",
+     {"account_id": _ACCOUNT, "member_id": _MEMBER, "role": "enfant"}),
+    ("household_member.removed", HouseholdMember, "A member was removed from a household.",
+     {"account_id": _ACCOUNT, "member_id": _MEMBER, "role": "conjoint"}),
 ]:
     register(Contract(type=f"fr.guichet.accounts.{name}.v1", kind="event", producer="accounts",
-                      schema=schema, summary=summary))
+                      schema=schema, summary=summary, example=example))
 
 
 # --- notifications (commands it receives) -----------------------------------
 
 class Recipient(_Strict):
+    # The @validates_schema rule below, for the JSON Schema (see guichet_contracts.generate).
+    json_schema_extra = {"anyOf": [
+        {"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
+        for name in ("account_id", "email", "phone")
+    ]}
+
     account_id = fields.String(load_default=None, allow_none=True)
     email = fields.Email(load_default=None, allow_none=True)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
@@ -97,8 +118,15 @@ class ContactUpdated(AccountRef):
 register(Contract(type="fr.guichet.notifications.notification.requested.v1", kind="command",
                   producer="notifications", schema=NotificationRequested,
                   summary="Send a notification built from a template to a recipient.",
-                  senders=("accounts", "demarches", "billing", "activities", "notifications")))
+                  senders=("accounts", "demarches", "billing", "activities", "notifications"),
+                  example={"template": "account_activation",
+                           "recipient": {"account_id": _ACCOUNT, "email": "jeanne.martin@example.org"},
+                           "personalisation": {"first_name": "Jeanne",
+                                               "activation_url": "https://guichet.example.org/activation/EXAMPLE"},
+                           "security": True}))
 register(Contract(type="fr.guichet.notifications.contact.updated.v1", kind="command",
                   producer="notifications", schema=ContactUpdated,
                   summary="Contact details and communication preference of an account (kept locally).",
-                  senders=("accounts",)))
+                  senders=("accounts",),
+                  example={"account_id": _ACCOUNT, "email": "jeanne.martin@example.org",
+                           "phone_mobile": "0612345678", "preference": "email", "display_name": "Jeanne Martin"}))

@@ -28,6 +28,8 @@ class Contract:
     schema: type[ma.Schema]
     summary: str
     senders: tuple[str, ...] = field(default=())  # commands only
+    # An example payload (documentation and contract tests); not part of the hash.
+    example: dict | None = field(default=None, hash=False)
 
     def __post_init__(self):
         match = TYPE_PATTERN.match(self.type)
