@@ -1,4 +1,5 @@
 """Events leave through the outbox as CloudEvents, are consumed once, and survive crashes."""
+import json
 import time
 
 import pytest
@@ -86,3 +87,39 @@ def test_payload_rejected_by_its_contract_is_never_recorded(probe, probe_db, rpc
         assert connection.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 0
         assert connection.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one() == 0
     engine.dispose()
+
+
+def test_an_external_pika_subscriber_receives_a_services_events(processes, probe, rpc, tmp_path):
+    """The documented example (plain pika, no Guichet code) binds its own durable queue."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "contracts" / "examples" / "subscriber.py"
+    args = [sys.executable, str(example), "--exchange", "probe.events", "--binding-key", "fr.guichet.probe.#",
+            "--queue", "city-archive.probe"]
+    env = {"AMQP_URI": processes.amqp_uri, "PATH": "/usr/bin:/bin"}
+    # First run declares the durable queue; events published while it is away wait there.
+    subprocess.run([*args, "--timeout", "0.5"], env=env, capture_output=True, timeout=30, check=True)
+    note_id = rpc.call("probe", "create_note", "pour les archives")
+    done = subprocess.run([*args, "--max-messages", "1", "--timeout", "15"], env=env, capture_output=True,
+                          text=True, timeout=30, check=True)
+    [line] = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert line["type"] == NOTE_CREATED
+    assert line["subject"] == f"note/{note_id}"
+
+
+def test_every_message_the_producer_writes_matches_its_generated_json_schema(probe, probe_db, rpc):
+    """What the relay publishes is what the generated contract documents promise."""
+    from jsonschema import Draft202012Validator
+
+    from guichet_contracts.generate import message_schema
+    from guichet_contracts.registry import get
+
+    rpc.call("probe", "create_note", "conforme")
+    engine = sa.create_engine(probe_db)
+    with engine.connect() as connection:
+        [body] = connection.execute(sa.text("SELECT body FROM outbox")).scalars()
+    engine.dispose()
+    envelope = json.loads(body)
+    Draft202012Validator(message_schema(get(envelope["type"]))).validate(envelope)

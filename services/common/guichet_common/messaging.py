@@ -288,11 +288,21 @@ class Chassis(DependencyProvider):
         elapsed = time.perf_counter() - started
         entrypoint = worker_ctx.entrypoint
         name = entrypoint.method_name
+        if exc_info is None:
+            outcome = "ok"
+        else:
+            outcome = "refused" if isinstance(exc_info[1], _CALLER_ERRORS) else "error"
         if isinstance(entrypoint, GuichetRpc):
-            outcome = "ok" if exc_info is None else ("refused" if isinstance(exc_info[1], _CALLER_ERRORS) else "error")
             metrics.RPC_LATENCY.labels(self.container.service_name, name, outcome).observe(elapsed)
-        if exc_info is not None and not isinstance(exc_info[1], _CALLER_ERRORS):
-            log.error("worker failed", exc_info=exc_info, extra={"fields": {"entrypoint": name}})
+        # One line per worker, like an access log: ids and timings only, never arguments.
+        fields = {"entrypoint": name, "kind": "rpc" if isinstance(entrypoint, GuichetRpc) else "message",
+                  "outcome": outcome, "duration_ms": round(elapsed * 1000, 2)}
+        if worker_ctx.data.get("message_id"):
+            fields["message_id"] = worker_ctx.data["message_id"]
+        if outcome == "error":
+            log.error("worker failed", exc_info=exc_info, extra={"fields": fields})
+        else:
+            log.info("worker done", extra={"fields": fields})
 
     def get_dependency(self, worker_ctx):
         return Caller.from_header(worker_ctx.data.get("caller"))

@@ -288,6 +288,17 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + report.when, report)
 
 
+def migrated_service(processes: Processes, databases: DatabaseFactory, name: str, **env) -> ServiceProcess:
+    """Start an installed service on a fresh database brought to its migration head."""
+    from . import migrations
+    from .registry import load_class
+
+    service_cls = load_class(name)
+    url = databases.new(name)
+    migrations.upgrade(service_cls.package(), url)
+    return processes.service(name, name, url, **env)
+
+
 # --- AMQP spy -----------------------------------------------------------------
 
 class AmqpSpy:
