@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from guichet_contracts import envelope as envelopes
 from guichet_contracts import registry
 
-from . import context
+from . import context, metrics
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +110,10 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 
 class Inbox:
-    def __init__(self, session: Session, table: sa.Table):
+    def __init__(self, session: Session, table: sa.Table, service: str = ""):
         self.session = session
         self.table = table
+        self.service = service
 
     def claim(self, message_id: str, handler: str) -> bool:
         """Record that ``handler`` processes ``message_id``; False if it already did.
@@ -126,6 +127,8 @@ class Inbox:
                 self.table.c.message_id == message_id, self.table.c.handler == handler)
         ).first()
         if seen:
+            metrics.DUPLICATES.labels(self.service, handler).inc()
+            log.info("duplicate message skipped", extra={"fields": {"handler": handler, "message_id": message_id}})
             return False
         self.session.execute(self.table.insert().values(message_id=message_id, handler=handler,
                                                         processed_at=utcnow()))
@@ -152,7 +155,7 @@ class UnitOfWork:
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self._session_factory()
-        self.inbox = Inbox(self.session, self._inbox_table)
+        self.inbox = Inbox(self.session, self._inbox_table, self.service)
         self._pending = []
         return self
 
