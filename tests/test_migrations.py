@@ -26,3 +26,17 @@ def test_migrations_match_the_models_and_round_trip(name, databases):
         assert migrations.current_revision(engine) == migrations.head_revision(package)
     finally:
         engine.dispose()
+
+
+@pytest.mark.skipif(__import__("guichet_common.testing", fromlist=["backend"]).backend() != "postgresql",
+                    reason="concurrent migrators only race on PostgreSQL")
+def test_replicas_migrating_at_the_same_time_all_succeed(databases):
+    import subprocess
+    import sys
+
+    url = databases.new("accounts")
+    env = {"GUICHET_ACCOUNTS_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+    runs = [subprocess.Popen([sys.executable, "-m", "guichet_common.cli", "migrate", "accounts"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(4)]
+    outputs = [(run.wait(60), run.stdout.read().decode()) for run in runs]
+    assert [code for code, _ in outputs] == [0, 0, 0, 0], outputs

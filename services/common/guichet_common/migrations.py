@@ -27,14 +27,30 @@ def upgrade(package: str, url: str, revision: str = "head") -> None:
 
 
 @functools.lru_cache(maxsize=None)
+def _script(package: str) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(package, "sqlite://"))
+
+
 def head_revision(package: str) -> str | None:
-    script = ScriptDirectory.from_config(alembic_config(package, "sqlite://"))
-    return script.get_current_head()
+    return _script(package).get_current_head()
+
+
+def is_known_revision(package: str, revision: str | None) -> bool:
+    """False when the database was migrated by newer code (during a rolling upgrade)."""
+    if revision is None:
+        return True
+    try:
+        return _script(package).get_revision(revision) is not None
+    except Exception:  # alembic raises for revisions it has never heard of
+        return False
 
 
 def current_revision(engine: sa.engine.Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+_MIGRATION_LOCK_KEY = 0x6775696368657400  # "guichet\0": one advisory lock id for every service's migrations
 
 
 def run_env(metadata: sa.MetaData) -> None:
@@ -50,6 +66,11 @@ def run_env(metadata: sa.MetaData) -> None:
         return
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two replicas starting together both migrate: the lock makes the
+            # second wait, then find the database already at head.
+            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            connection.commit()
         context.configure(connection=connection, target_metadata=metadata,
                           render_as_batch=connection.dialect.name == "sqlite")
         with context.begin_transaction():

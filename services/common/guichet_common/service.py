@@ -18,7 +18,12 @@ def health_report(service: str, package: str | None, database) -> dict:
         report["database"].update(revision=current, head=head, up_to_date=current == head)
         report["outbox_backlog"] = database.outbox_backlog()
         if current != head:
-            report["status"] = "degraded"
+            # Older schema: this code cannot run on it. Newer schema (a rolling
+            # upgrade migrated it for the next version): migrations are additive, keep serving.
+            newer = package is not None and not migrations.is_known_revision(package, current)
+            report["database"]["newer_than_code"] = newer
+            if not newer:
+                report["status"] = "degraded"
     except sa.exc.SQLAlchemyError as error:
         report["status"] = "down"
         report["database"]["error"] = type(error).__name__
