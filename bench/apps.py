@@ -37,13 +37,14 @@ def _inproc():
 
 def _gateway():
     from guichet_gateway.app import create_app
+    from guichet_gateway.rpc import rpc_client
 
     app = create_app()
     blueprint = Blueprint("bench", __name__)
 
     @blueprint.get("/api/v1/bench/rows/<int:row_id>")
     def row(row_id):
-        return jsonify(app.extensions["guichet_rpc"].call("benchsvc", "read_row", row_id))
+        return jsonify(rpc_client().call("benchsvc", "read_row", row_id))
 
     app.register_blueprint(blueprint)
     return app

@@ -640,11 +640,10 @@ def workload_problems(m: Manifests) -> list[str]:
         main = (pod.get("containers") or [{}])[0]
         if component in SERVICES:
             index = list(SERVICES).index(component)
-            command = ["guichet", "health", component]
             for probe in ("readinessProbe", "livenessProbe"):
-                exec_command = ((main.get(probe) or {}).get("exec") or {}).get("command") or []
-                if exec_command[:3] != command:
-                    problems.append(f"{name}: {probe} should exec guichet health {component}")
+                http = (main.get(probe) or {}).get("httpGet") or {}
+                if http.get("path") != "/healthz" or http.get("port") != "metrics":
+                    problems.append(f"{name}: {probe} should GET /healthz on port metrics (this replica's health)")
             if main.get("args") != ["guichet", "service", component]:
                 problems.append(f"{name}: args should be guichet service {component}")
             inits = pod.get("initContainers") or []
@@ -662,7 +661,9 @@ def workload_problems(m: Manifests) -> list[str]:
             if (ports.get("metrics") or {}).get("containerPort") != METRICS_PORT_BASE + index:
                 problems.append(f"{name}: container port `metrics` should be {METRICS_PORT_BASE + index}")
         elif component == "gateway":
-            for probe, path in (("livenessProbe", "/api/health"), ("readinessProbe", "/api/ready")):
+            # Not /api/ready for readiness: one service down would take every gateway pod out of
+            # the load balancer, and with it the routes of the services that work.
+            for probe, path in (("livenessProbe", "/api/health"), ("readinessProbe", "/api/health")):
                 http = (main.get(probe) or {}).get("httpGet") or {}
                 if http.get("path") != path or http.get("port") != "http":
                     problems.append(f"{name}: {probe} should GET {path} on port http")
@@ -892,7 +893,7 @@ def _break_kustomization(m):
 
 
 @pytest.mark.parametrize("mutation, expected", [
-    (_break_probe, "livenessProbe should exec"),
+    (_break_probe, "livenessProbe should GET /healthz"),
     (_break_resources, "resources.limits.cpu missing"),
     (_break_secret_name, "neither defined nor documented"),
     (_break_configmap_name, "ConfigMap town is neither defined"),

@@ -53,6 +53,33 @@ def register_dlq_probe(probe) -> None:
     _collector.dlq_probe = probe
 
 
-def serve(port: int, addr: str = "127.0.0.1") -> None:
-    if port:
+def serve(port: int, addr: str = "127.0.0.1", health=None) -> None:
+    """Serve /metrics and, when ``health`` is given, /healthz: this very process's own health
+    (its database, its migrations), for orchestrator probes that must not be answered by another replica."""
+    if not port:
+        return
+    if health is None:
         start_http_server(port, addr=addr)
+        return
+    import json
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+
+    metrics_app = make_wsgi_app()
+
+    def app(environ, start_response):
+        if environ.get("PATH_INFO") == "/healthz":
+            report = health()
+            status = "200 OK" if report.get("status") == "ok" else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "application/json")])
+            return [json.dumps(report).encode()]
+        return metrics_app(environ, start_response)
+
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, *_args):  # probes every few seconds: no access log
+            pass
+
+    server = make_server(addr, port, app, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True, name="metrics-http").start()

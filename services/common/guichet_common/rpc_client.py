@@ -171,5 +171,9 @@ class RpcClient:
             raise RemoteError(error.get("exc_type", "Exception"), error.get("value", ""))
         return payload.get("result")
 
+    def ping(self) -> None:
+        """Raise ServiceUnavailable unless this thread's broker connection is open or can be opened."""
+        self._channel()
+
     def close(self):
         self._reset()

@@ -38,6 +38,18 @@ def nameko_config(settings: Settings, service: str, *, embedded_relay: bool = Tr
     }
 
 
+def _local_health(runner: ServiceRunner, service_cls) -> dict:
+    from .messaging import DatabaseProvider
+    from .service import health_report
+
+    for container in runner.containers:
+        for dependency in container.dependencies:
+            if isinstance(dependency, DatabaseProvider) and dependency.database is not None:
+                package = service_cls.package() if service_cls.has_migrations else None
+                return health_report(service_cls.name, package, dependency.database)
+    return {"service": service_cls.name, "status": "starting"}
+
+
 def run(spec: str, *, embedded_relay: bool = True, metrics_port: int | None = None) -> None:
     settings = load_settings()
     service_cls = load_class(spec)
@@ -53,7 +65,7 @@ def run(spec: str, *, embedded_relay: bool = True, metrics_port: int | None = No
 
     from . import dlq
     metrics.register_dlq_probe(lambda: dlq.depths(settings.amqp_uri, [service_cls.name]))
-    metrics.serve(port, settings.metrics_addr)
+    metrics.serve(port, settings.metrics_addr, health=lambda: _local_health(runner, service_cls))
 
     stop = eventlet.event.Event()
 

@@ -1,0 +1,24 @@
+"""The gateway's blueprints and where they are mounted.
+
+A domain blueprint (accounts, demarches...) lives in its own module here,
+uses ``guichet_gateway.api.Blueprint`` with a url_prefix relative to /api/v1
+(e.g. ``Blueprint("accounts", __name__, url_prefix="/me")``) and is added to
+``V1_BLUEPRINTS``.
+"""
+from __future__ import annotations
+
+from . import index, system
+
+API_V1 = "/api/v1"
+
+V1_BLUEPRINTS = [index.blp]
+
+
+def register_blueprints(app, api, limiter) -> None:
+    # Probes are called every few seconds by the orchestrator and Prometheus: never rate limited.
+    limiter.exempt(system.blp)
+    limiter.exempt(system.metrics_blp)
+    api.register_blueprint(system.blp)
+    app.register_blueprint(system.metrics_blp)  # text/plain, not part of the JSON API document
+    for blueprint in V1_BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix=API_V1 + (blueprint.url_prefix or ""))

@@ -1,0 +1,160 @@
+"""Local verification of the access tokens the accounts service signs (JWT, EdDSA/Ed25519).
+
+The gateway never calls accounts to check a token: it verifies the signature
+with accounts' public keys (a JWKS fetched by the ``accounts.public_keys``
+RPC), kept in process memory. The key set is fetched again:
+- when it is older than ``max_age`` (10 min), on the next token seen (no
+  background thread, which would not survive gunicorn's fork);
+- when a token names a ``kid`` the set does not hold (accounts rotated its
+  key), but at most once per ``min_refresh_interval`` (30 s), so tokens with
+  random kids cannot turn into one RPC each.
+If accounts cannot be reached, the keys already known keep working; before a
+first key set could be loaded the gateway answers 503, never 401, so clients
+do not throw away valid tokens during an outage.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import jwt
+from jwt.algorithms import OKPAlgorithm
+
+from guichet_common.auth import Caller
+from guichet_common.errors import GuichetError, ServiceUnavailable
+from guichet_common.rpc_client import RemoteError
+
+from .problems import InvalidToken
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "EdDSA"
+# The kinds accounts issues ("service": other city systems); routes decide which ones they serve.
+CALLER_KINDS = ("citizen", "agent", "service")
+# RFC 9068 access-token type as accounts sets it (or the generic JWT): a token typed as something
+# else that the same key might sign (a link, a reset token) is not an access token.
+ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt", "jwt")
+REQUIRED_CLAIMS = ["sub", "kind", "sid", "exp", "iat", "iss", "aud"]
+# Until a first key set is loaded, no token can be checked: retry sooner than for an unknown kid.
+KEYLESS_RETRY_SECONDS = 1.0
+
+
+class ExpiredToken(InvalidToken):
+    slug = "token-expired"
+    detail = "Votre session a expiré. Veuillez vous reconnecter."
+
+
+def parse_jwks(document) -> dict:
+    """kid -> Ed25519 public key, for the signing keys of a JWKS; anything else is skipped."""
+    keys = {}
+    for jwk in (document or {}).get("keys", []) if isinstance(document, dict) else []:
+        if not isinstance(jwk, dict):
+            continue
+        kid = jwk.get("kid")
+        if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or jwk.get("use", "sig") != "sig" or not kid:
+            continue
+        if "d" in jwk:
+            # A private key published by mistake must not be used, nor kept in memory.
+            log.error("the accounts key set holds a private key: ignored", extra={"fields": {"kid": kid}})
+            continue
+        try:
+            keys[kid] = OKPAlgorithm.from_jwk(jwk)
+        except (jwt.InvalidKeyError, ValueError, TypeError):
+            log.warning("unusable key in the accounts key set", extra={"fields": {"kid": kid}})
+    return keys
+
+
+class KeySet:
+    def __init__(self, fetch: Callable[[], dict], *, max_age: float = 600.0, min_refresh_interval: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self._fetch = fetch
+        self.max_age = max_age
+        self.min_refresh_interval = min_refresh_interval
+        self.clock = clock  # replaceable, for tests that move time
+        self._keys: dict = {}
+        self._fetched_at: float | None = None  # last successful fetch
+        self._attempted_at: float | None = None  # last fetch, successful or not
+        self._lock = threading.Lock()
+
+    def key(self, kid: str):
+        """The public key named ``kid``, or None if accounts does not publish it."""
+        if self._is_stale() or kid not in self._keys:
+            self._refresh_for(kid)
+        key = self._keys.get(kid)
+        if key is None and self._fetched_at is None:
+            raise ServiceUnavailable("Impossible de vérifier votre session pour le moment. "
+                                     "Veuillez réessayer dans quelques instants.")
+        return key
+
+    def _is_stale(self) -> bool:
+        return self._fetched_at is None or self.clock() - self._fetched_at >= self.max_age
+
+    def _may_fetch(self) -> bool:
+        if self._attempted_at is None:
+            return True
+        interval = self.min_refresh_interval if self._fetched_at is not None else KEYLESS_RETRY_SECONDS
+        return self.clock() - self._attempted_at >= interval
+
+    def _refresh_for(self, kid: str) -> None:
+        # A thread that needs the key waits for a fetch in progress, then finds the work done.
+        # A thread that only saw the set grow old goes on with the keys it has.
+        if not self._lock.acquire(blocking=kid not in self._keys):
+            return
+        try:
+            if not (self._is_stale() or kid not in self._keys) or not self._may_fetch():
+                return
+            self._attempted_at = self.clock()
+            try:
+                document = self._fetch()
+            except (GuichetError, RemoteError) as error:
+                log.warning("accounts public keys unavailable", extra={"fields": {
+                    "error": type(error).__name__, "known_keys": len(self._keys)}})
+                return
+            self._keys = parse_jwks(document)
+            self._fetched_at = self.clock()
+            log.info("accounts public keys loaded", extra={"fields": {"kids": sorted(self._keys)}})
+        finally:
+            self._lock.release()
+
+
+class TokenVerifier:
+    def __init__(self, keys: KeySet, *, issuer: str, audience: str, leeway: int = 10):
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+
+    def verify(self, token: str) -> Caller:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise InvalidToken() from None
+        kid, token_type = header.get("kid"), header.get("typ")
+        # Checked before any key lookup: "none" or HMAC tokens never reach the key set.
+        if header.get("alg") != ALGORITHM or not isinstance(kid, str) or not 0 < len(kid) <= 128:
+            raise InvalidToken()
+        if token_type is not None and str(token_type).lower() not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken()
+        key = self.keys.key(kid)
+        if key is None:
+            raise InvalidToken()
+        try:
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=self.audience, issuer=self.issuer,
+                                leeway=self.leeway, options={"require": REQUIRED_CLAIMS})
+        except jwt.ExpiredSignatureError:
+            raise ExpiredToken() from None
+        except jwt.InvalidTokenError:
+            raise InvalidToken() from None
+        return caller_from_claims(claims)
+
+
+def caller_from_claims(claims: dict) -> Caller:
+    kind, subject, session = claims.get("kind"), claims.get("sub"), claims.get("sid")
+    roles = claims.get("roles", [])
+    if kind not in CALLER_KINDS or not isinstance(subject, str) or not subject or not isinstance(session, str):
+        raise InvalidToken()
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise InvalidToken()
+    return Caller(kind=kind, subject=subject, roles=tuple(roles), session=session)
