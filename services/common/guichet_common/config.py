@@ -31,6 +31,8 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "GUICHET_RATELIMIT_DEFAULT": ("600/minute", "Default rate limit per client address (limits syntax, ';' separated)."),
     "GUICHET_METRICS_PORT_BASE": ("9300", "Prometheus port of the first service; the others follow in SERVICES order. 0 disables."),
     "GUICHET_METRICS_ADDR": ("127.0.0.1", "Address the metrics endpoints listen on (0.0.0.0 in containers)."),
+    "GUICHET_MAILCATCHER_SMTP_PORT": ("1025", "SMTP port of the development mail catcher (make run)."),
+    "GUICHET_MAILCATCHER_HTTP_PORT": ("8025", "Port of the development mail catcher's page (make run)."),
     "GUICHET_HANDLER_MAX_ATTEMPTS": ("5", "Deliveries of an event or command before it goes to the dead-letter queue."),
     "GUICHET_HANDLER_RETRY_DELAYS": ("1,5,30,120", "Seconds to wait before each retry (the last one repeats)."),
     "GUICHET_OUTBOX_POLL_INTERVAL": ("0.2", "Seconds the outbox relay sleeps when it found nothing to publish."),
@@ -54,6 +56,8 @@ class Settings:
     gateway_bind: str
     metrics_port_base: int
     metrics_addr: str
+    mailcatcher_smtp_port: int
+    mailcatcher_http_port: int
     handler_max_attempts: int
     handler_retry_delays: tuple[float, ...]
     outbox_poll_interval: float
@@ -92,6 +96,8 @@ def load_settings(environ=None) -> Settings:
         gateway_bind=_env("GUICHET_GATEWAY_BIND", environ),
         metrics_port_base=int(_env("GUICHET_METRICS_PORT_BASE", environ)),
         metrics_addr=_env("GUICHET_METRICS_ADDR", environ),
+        mailcatcher_smtp_port=int(_env("GUICHET_MAILCATCHER_SMTP_PORT", environ)),
+        mailcatcher_http_port=int(_env("GUICHET_MAILCATCHER_HTTP_PORT", environ)),
         handler_max_attempts=int(_env("GUICHET_HANDLER_MAX_ATTEMPTS", environ)),
         handler_retry_delays=delays or (1.0,),
         outbox_poll_interval=float(_env("GUICHET_OUTBOX_POLL_INTERVAL", environ)),

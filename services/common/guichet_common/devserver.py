@@ -67,10 +67,11 @@ def main(args) -> None:
         raise SystemExit(f"Town settings: {error}")
 
     env = dict(os.environ, GUICHET_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    smtp, page = settings.mailcatcher_smtp_port, settings.mailcatcher_http_port
     env.setdefault("GUICHET_NOTIFICATIONS_SMTP_HOST", "127.0.0.1")
-    env.setdefault("GUICHET_NOTIFICATIONS_SMTP_PORT", "1025")
+    env.setdefault("GUICHET_NOTIFICATIONS_SMTP_PORT", str(smtp))
 
-    catcher = MailCatcher(data_dir / "mail").start()
+    catcher = MailCatcher(data_dir / "mail", smtp_port=smtp, http_port=page).start()
     children = [Child(name, [sys.executable, "-m", "guichet_common.cli", "service", name], env, log_dir)
                 for name in installed()]
     children.append(Child("gateway", [sys.executable, "-m", "gunicorn", "-c", "python:guichet_gateway.gunicorn_conf",
@@ -85,7 +86,7 @@ Guichet — {town['name']} — is starting (logs in {log_dir}).
   API           http://{host}/api/v1
   API docs      http://{host}/api/docs   (OpenAPI: http://{host}/api/openapi.json)
   Health        http://{host}/api/health  ·  readiness: http://{host}/api/ready
-  Mail catcher  http://127.0.0.1:8025/   (SMTP 127.0.0.1:1025; or run: .venv/bin/guichet mail)
+  Mail catcher  http://127.0.0.1:{page}/   (SMTP 127.0.0.1:{smtp}; or run: .venv/bin/guichet mail)
   Services      {', '.join(installed())}
   Dead letters  .venv/bin/guichet dlq list
 """ + ("\n".join(demo) + "\n" if demo else "") + "Press Ctrl-C to stop everything.", flush=True)
