@@ -1,0 +1,480 @@
+"""Delivery statuses, failure classification, retries, channel choice, rate limits.
+
+Statuses (GOV.UK Notify's vocabulary)::
+
+    created ──attempt──┬─> sending ──receipt──> delivered | temporary-failure | permanent-failure
+                       ├─> sent        accepted; no receipt will come (SMTP relay, receipt-less
+                       │               SMS route). A late bounce may still give permanent-failure.
+                       ├─> delivered   accepted and confirmed at once (test mode, dev provider)
+                       ├─> temporary-failure   the attempt failed for a reason that may pass
+                       │                       (SMTP 4xx, timeout, provider 5xx): retried
+                       │                       with backoff until max attempts, then final
+                       ├─> permanent-failure   the address or the content is the problem
+                       │                       (SMTP 5xx, invalid number): never retried
+                       └─> technical-failure   a fault of ours (bug, bad template data
+                                               discovered late): final unless an agent resends
+
+A notification stays ``created`` while a provider call is in flight: a crash
+there means one more attempt later (at-least-once, as every mail system).
+
+Failures are raised by clients as :class:`TemporaryFailure` /
+:class:`PermanentFailure` (``code`` stable, ``detail`` free of personal
+data); :func:`classify` turns any exception into one of them.
+"""
+from __future__ import annotations
+
+import enum
+import random
+import re
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Iterable
+
+
+class NotificationStatus(str, enum.Enum):
+    CREATED = "created"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    SENT = "sent"
+    TEMPORARY_FAILURE = "temporary-failure"
+    PERMANENT_FAILURE = "permanent-failure"
+    TECHNICAL_FAILURE = "technical-failure"
+
+    def __str__(self) -> str:  # so f-strings and JSON give the Notify spelling
+        return self.value
+
+
+S = NotificationStatus
+
+# from -> the statuses it may move to
+TRANSITIONS: dict[NotificationStatus, frozenset[NotificationStatus]] = {
+    S.CREATED: frozenset({S.SENDING, S.SENT, S.DELIVERED, S.TEMPORARY_FAILURE,
+                          S.PERMANENT_FAILURE, S.TECHNICAL_FAILURE}),
+    # a new attempt after a temporary failure ends like a first one; an agent
+    # may also requeue a notification that gave up
+    S.TEMPORARY_FAILURE: frozenset({S.SENDING, S.SENT, S.DELIVERED, S.TEMPORARY_FAILURE,
+                                    S.PERMANENT_FAILURE, S.TECHNICAL_FAILURE, S.CREATED}),
+    # delivery receipt, or the receipt timeout (Notify: temporary-failure after 72 h)
+    S.SENDING: frozenset({S.DELIVERED, S.TEMPORARY_FAILURE, S.PERMANENT_FAILURE}),
+    # a late receipt or bounce
+    S.SENT: frozenset({S.DELIVERED, S.PERMANENT_FAILURE}),
+    # a bounce after a delivery report (mail systems do that)
+    S.DELIVERED: frozenset({S.PERMANENT_FAILURE}),
+    S.PERMANENT_FAILURE: frozenset(),
+    # an agent's resend after the fault was fixed
+    S.TECHNICAL_FAILURE: frozenset({S.CREATED}),
+}
+
+SUCCESS_STATUSES = frozenset({S.SENDING, S.SENT, S.DELIVERED})
+FAILURE_STATUSES = frozenset({S.TEMPORARY_FAILURE, S.PERMANENT_FAILURE, S.TECHNICAL_FAILURE})
+
+
+class InvalidTransition(ValueError):
+    pass
+
+
+def can_transition(current: NotificationStatus | str, new: NotificationStatus | str) -> bool:
+    return NotificationStatus(new) in TRANSITIONS[NotificationStatus(current)]
+
+
+def check_transition(current: NotificationStatus | str, new: NotificationStatus | str) -> NotificationStatus:
+    """``new`` as a status, or :class:`InvalidTransition`."""
+    current, new = NotificationStatus(current), NotificationStatus(new)
+    if new not in TRANSITIONS[current]:
+        raise InvalidTransition(f"{current} -> {new} is not a valid notification status change")
+    return new
+
+
+# --- failures -------------------------------------------------------------------
+
+class DeliveryFailure(Exception):
+    """Base of the errors a client raises. ``code``: stable, machine-readable;
+    ``detail``: for agents and logs, with addresses and numbers removed."""
+
+    status: NotificationStatus = S.TECHNICAL_FAILURE
+
+    def __init__(self, code: str, detail: str = "", *, provider: str | None = None,
+                 smtp_code: int | None = None, http_status: int | None = None):
+        self.code = code
+        self.detail = redact(detail)
+        self.provider = provider
+        self.smtp_code = smtp_code
+        self.http_status = http_status
+        super().__init__(f"{code}: {self.detail}" if self.detail else code)
+
+
+class TemporaryFailure(DeliveryFailure):
+    """May succeed later or with another provider: retried with backoff."""
+
+    status = S.TEMPORARY_FAILURE
+
+    def __init__(self, code: str, detail: str = "", *, retry_after: float | None = None, **kw):
+        super().__init__(code, detail, **kw)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(DeliveryFailure):
+    """Will fail again: never retried.
+
+    ``provider_specific`` is true when one provider refuses the message for a
+    reason of its own (an unsupported option, a refused sender name): another
+    provider may still take it. When false the recipient or the content is at
+    fault (invalid number, mailbox unknown) and failover stops.
+    """
+
+    status = S.PERMANENT_FAILURE
+
+    def __init__(self, code: str, detail: str = "", *, provider_specific: bool = False, **kw):
+        super().__init__(code, detail, **kw)
+        self.provider_specific = provider_specific
+
+
+class TechnicalFailure(DeliveryFailure):
+    """Our fault (bug, impossible input discovered while sending)."""
+
+    status = S.TECHNICAL_FAILURE
+
+
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"(?:\+|\b0)\d(?:[ .\-]?\d){7,13}\b")
+
+
+def redact(text: str, limit: int = 300) -> str:
+    """``text`` without email addresses or phone numbers, shortened (no PII in reasons)."""
+    text = " ".join(str(text).split())
+    text = _EMAIL.sub("<adresse>", text)
+    text = _PHONE.sub("<numéro>", text)
+    return text[:limit]
+
+
+_SMTP_AUTH_CODES = {530, 534, 535, 538}
+
+
+def _text(message) -> str:
+    return message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+
+
+def _smtp_text(error: smtplib.SMTPResponseException) -> str:
+    return f"{error.smtp_code} {_text(error.smtp_error)}"
+
+
+def classify_smtp_code(code: int, text: str = "", *, provider: str | None = "smtp") -> DeliveryFailure:
+    """4xx temporary, 5xx permanent — except authentication and TLS set-up
+    problems (530/534/535/538): those are our configuration, not the
+    recipient's address, so they are temporary (retried while ops fix it)."""
+    if code in _SMTP_AUTH_CODES:
+        return TemporaryFailure("smtp_authentication", text, provider=provider, smtp_code=code)
+    if 400 <= code < 500:
+        return TemporaryFailure("smtp_temporary", text, provider=provider, smtp_code=code)
+    if 500 <= code < 600:
+        return PermanentFailure("smtp_rejected", text, provider=provider, smtp_code=code)
+    return TemporaryFailure("smtp_unexpected_reply", text, provider=provider, smtp_code=code)
+
+
+def classify(error: BaseException, *, provider: str | None = None) -> DeliveryFailure:
+    """Any exception met while sending, as a :class:`DeliveryFailure`.
+
+    * already a DeliveryFailure: unchanged;
+    * SMTP replies: by code (:func:`classify_smtp_code`); several refused
+      recipients: the mildest wins (temporary if any is 4xx);
+    * timeouts, refused or reset connections, DNS and TLS errors, a server
+      that hung up: temporary;
+    * ``requests`` timeouts and connection errors: temporary;
+    * anything else: technical failure (a bug: not retried automatically).
+    """
+    if isinstance(error, DeliveryFailure):
+        return error
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = list(error.recipients.values()) or [(550, b"recipient refused")]
+        failures = [classify_smtp_code(code, f"{code} {_text(msg)}", provider=provider or "smtp")
+                    for code, msg in replies]
+        temporary = [f for f in failures if isinstance(f, TemporaryFailure)]
+        return temporary[0] if temporary else failures[0]
+    if isinstance(error, smtplib.SMTPResponseException):
+        return classify_smtp_code(error.smtp_code, _smtp_text(error), provider=provider or "smtp")
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return TemporaryFailure("smtp_disconnected", str(error), provider=provider or "smtp")
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return TemporaryFailure("smtp_not_supported", str(error), provider=provider or "smtp")
+    try:  # requests is an optional dependency of the domain
+        import requests
+        if isinstance(error, requests.Timeout):
+            return TemporaryFailure("provider_timeout", type(error).__name__, provider=provider)
+        if isinstance(error, requests.ConnectionError):
+            return TemporaryFailure("provider_unreachable", type(error).__name__, provider=provider)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return TemporaryFailure("timeout", type(error).__name__, provider=provider)
+    if isinstance(error, ssl.SSLError):
+        return TemporaryFailure("tls_error", str(error), provider=provider)
+    if isinstance(error, (ConnectionError, socket.gaierror, OSError)):
+        return TemporaryFailure("connection_error", f"{type(error).__name__}: {error}", provider=provider)
+    return TechnicalFailure("unexpected_error", f"{type(error).__name__}: {error}", provider=provider)
+
+
+def classify_http_status(status: int, detail: str = "", *, provider: str | None = None,
+                         invalid_number: bool = False, retry_after: float | None = None) -> DeliveryFailure:
+    """An HTTP provider's error answer.
+
+    * 408, 425, 429, 5xx: temporary (the provider is busy or down);
+    * 401, 402, 403, 404, 405: temporary: our credentials, credit or endpoint,
+      not the message: failover tries the next provider, retries wait for ops;
+    * other 4xx with ``invalid_number`` (the provider said the recipient is
+      not a valid mobile number): permanent, failover stops;
+    * other 4xx: permanent for this provider only (``provider_specific``).
+    """
+    if status in (408, 425, 429) or status >= 500:
+        return TemporaryFailure("provider_unavailable", f"HTTP {status} {detail}", provider=provider,
+                                http_status=status, retry_after=retry_after)
+    if status in (401, 402, 403, 404, 405):
+        return TemporaryFailure("provider_configuration", f"HTTP {status} {detail}", provider=provider,
+                                http_status=status, retry_after=retry_after)
+    if invalid_number:
+        return PermanentFailure("invalid_phone_number", f"HTTP {status} {detail}", provider=provider,
+                                http_status=status)
+    if 400 <= status < 500:
+        return PermanentFailure("provider_rejected", f"HTTP {status} {detail}", provider=provider,
+                                http_status=status, provider_specific=True)
+    return TemporaryFailure("provider_unexpected_status", f"HTTP {status} {detail}", provider=provider,
+                            http_status=status)
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    """A provider accepted a message. ``status`` is ``sending`` when a delivery
+    receipt will follow, ``sent`` when none will, ``delivered`` in test mode."""
+
+    provider: str
+    reference: str | None
+    status: NotificationStatus = S.SENT
+    detail: str = ""
+    """The provider's answer (e.g. ``250 2.0.0 Ok: queued as 4F3A2``), for agents."""
+
+
+# --- retries --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RetryDecision:
+    status: NotificationStatus
+    retry_at: datetime | None
+    delay: float | None
+    reason: str
+
+    @property
+    def retry(self) -> bool:
+        return self.retry_at is not None
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with jitter.
+
+    Delay before attempt ``n + 1`` (``n`` attempts made, ``n >= 1``)::
+
+        min(max_delay, base_delay * multiplier ** (n - 1)) * uniform(1 - jitter, 1 + jitter)
+
+    floored by the provider's ``Retry-After`` when it gave one. The defaults
+    (30 s, ×3, capped at 1 h, 8 attempts) spread attempts over about 3 hours:
+    long enough for greylisting, a full mailbox or a provider incident.
+    """
+
+    max_attempts: int = 8
+    base_delay: float = 30.0
+    multiplier: float = 3.0
+    max_delay: float = 3600.0
+    jitter: float = 0.2
+    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.max_attempts < 1 or self.base_delay < 0 or self.multiplier < 1 or not 0 <= self.jitter < 1:
+            raise ValueError("invalid retry policy")
+
+    def nominal_delay(self, attempts_made: int) -> float:
+        """The delay without jitter after ``attempts_made`` attempts."""
+        if attempts_made < 1:
+            raise ValueError("attempts_made starts at 1")
+        return min(self.max_delay, self.base_delay * self.multiplier ** (attempts_made - 1))
+
+    def delay(self, attempts_made: int, *, retry_after: float | None = None) -> float:
+        nominal = self.nominal_delay(attempts_made)
+        jittered = nominal * self.rng.uniform(1 - self.jitter, 1 + self.jitter) if self.jitter else nominal
+        if retry_after is not None:
+            jittered = max(jittered, float(retry_after))
+        return jittered
+
+    def schedule(self) -> list[float]:
+        """Nominal delays between all attempts (for documentation and tests)."""
+        return [self.nominal_delay(n) for n in range(1, self.max_attempts)]
+
+    def decide(self, failure: BaseException, attempts_made: int, now: datetime) -> RetryDecision:
+        """What to do after attempt number ``attempts_made`` failed with ``failure``."""
+        failure = classify(failure)
+        reason = str(failure)
+        if isinstance(failure, TemporaryFailure):
+            if attempts_made < self.max_attempts:
+                delay = self.delay(attempts_made, retry_after=failure.retry_after)
+                return RetryDecision(S.TEMPORARY_FAILURE, now + timedelta(seconds=delay), delay, reason)
+            return RetryDecision(S.TEMPORARY_FAILURE, None, None,
+                                 f"{reason} (abandon après {attempts_made} tentatives)")
+        return RetryDecision(failure.status, None, None, reason)
+
+
+# --- channel choice -------------------------------------------------------------
+
+EMAIL = "email"
+SMS = "sms"
+PREFERENCES = ("email", "phone", "sms")
+
+
+@dataclass(frozen=True)
+class ContactPoints:
+    """What the contact directory knows of a recipient (local copy of accounts' data)."""
+
+    email: str | None = None
+    phone_mobile: str | None = None
+    phone_personal: str | None = None
+    preference: str = "email"
+
+    def __post_init__(self):
+        if self.preference not in PREFERENCES:
+            raise ValueError(f"unknown communication preference {self.preference!r}")
+
+
+@dataclass(frozen=True)
+class ChannelChoice:
+    channel: str
+    address: str  # email address or E.164 number
+    reason: str   # why this channel (for the delivery record)
+
+
+class NoChannel(PermanentFailure):
+    """No channel can reach the recipient for this template (a permanent failure)."""
+
+
+def _sms_number(contact: ContactPoints, *, allow_international: bool) -> str | None:
+    from .sms import InvalidPhoneNumber, normalise_phone
+    for raw in (contact.phone_mobile, contact.phone_personal):
+        if raw:
+            try:
+                return normalise_phone(raw, mobile_only=True, allow_international=allow_international)
+            except InvalidPhoneNumber:
+                continue
+    return None
+
+
+def choose_channel(template_channels: Iterable[str], contact: ContactPoints, *, security: bool = False,
+                   forced: str | None = None, allow_international: bool = False) -> ChannelChoice:
+    """The channel and address to use, honouring the recipient's preference.
+
+    * security mails (activation, reset, login reminder) go by email, always;
+    * a channel forced by the sender is used if the template has it and the
+      recipient an address for it, otherwise nothing is sent;
+    * preference ``sms``: SMS when the template has an SMS version and the
+      recipient a mobile number, else email;
+    * preference ``email``: email when possible, else SMS;
+    * preference ``phone`` (the town calls the citizen): a written trace
+      still goes out, by email when possible, else SMS.
+
+    Raises :class:`NoChannel` (a permanent failure with a clear code).
+    """
+    channels = set(template_channels)
+    email = contact.email.strip() if contact.email and contact.email.strip() else None
+    if security:
+        if EMAIL not in channels:
+            raise NoChannel("template_not_email", "un message de sécurité ne part que par courriel")
+        if not email:
+            raise NoChannel("no_email_address", "aucune adresse électronique pour un message de sécurité")
+        return ChannelChoice(EMAIL, email, "security")
+    number = _sms_number(contact, allow_international=allow_international) if SMS in channels else None
+    available = {EMAIL: email if EMAIL in channels else None, SMS: number}
+    if forced:
+        if forced not in channels:
+            raise NoChannel("channel_not_in_template", f"le modèle n'existe pas pour le canal {forced}")
+        if not available.get(forced):
+            code = "no_email_address" if forced == EMAIL else "no_mobile_number"
+            raise NoChannel(code, f"aucune adresse pour le canal imposé {forced}")
+        return ChannelChoice(forced, available[forced], "forced")
+    order = [SMS, EMAIL] if contact.preference == "sms" else [EMAIL, SMS]
+    for channel in order:
+        if available[channel]:
+            first = channel == order[0]
+            return ChannelChoice(channel, available[channel],
+                                 f"preference:{contact.preference}" if first else f"fallback:{channel}")
+    if channels == {SMS}:
+        raise NoChannel("no_mobile_number", "aucun numéro de mobile valide pour un modèle SMS")
+    if channels == {EMAIL}:
+        raise NoChannel("no_email_address", "aucune adresse électronique pour un modèle courriel")
+    raise NoChannel("no_contact_address", "ni adresse électronique ni numéro de mobile valide")
+
+
+# --- rate limiting --------------------------------------------------------------
+
+class RateLimiter:
+    """Token bucket: ``rate`` tokens per second, bursts up to ``capacity``.
+
+    Pure apart from its clock (``clock()`` returns seconds, monotonic), so
+    tests drive time by hand. Thread-safe (green threads included).
+    """
+
+    def __init__(self, rate: float, capacity: float | None = None, *,
+                 clock: Callable[[], float] = time.monotonic):
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = float(rate)
+        self.capacity = float(capacity if capacity is not None else max(1.0, rate))
+        if self.capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self._clock = clock
+        self._tokens = self.capacity
+        self._updated = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        elapsed = max(0.0, now - self._updated)
+        self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
+        self._updated = now
+
+    @property
+    def tokens(self) -> float:
+        with self._lock:
+            self._refill()
+            return self._tokens
+
+    def try_acquire(self, n: float = 1) -> bool:
+        """Take ``n`` tokens if available now."""
+        if n > self.capacity:
+            raise ValueError("cannot take more tokens than the bucket holds")
+        with self._lock:
+            self._refill()
+            if self._tokens >= n:
+                self._tokens -= n
+                return True
+            return False
+
+    def wait_time(self, n: float = 1) -> float:
+        """Seconds until ``n`` tokens are available (0 when they are now)."""
+        with self._lock:
+            self._refill()
+            missing = n - self._tokens
+            return 0.0 if missing <= 0 else missing / self.rate
+
+    def acquire(self, n: float = 1, *, timeout: float | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> bool:
+        """Wait (with ``sleep``) for ``n`` tokens, at most ``timeout`` seconds."""
+        waited = 0.0
+        while True:
+            if self.try_acquire(n):
+                return True
+            delay = self.wait_time(n)
+            if timeout is not None and waited + delay > timeout:
+                return False
+            sleep(delay)
+            waited += delay
+
