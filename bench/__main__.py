@@ -34,6 +34,10 @@ from bench.services import fill
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 OUTBOX_MESSAGES = int(os.environ.get("BENCH_OUTBOX_MESSAGES", "5000"))
+# The gateway's documented defaults (guichet_gateway.gunicorn_conf); every app is measured with the same.
+WORKERS = os.environ.get("BENCH_WORKERS", os.environ.get("GUICHET_GATEWAY_WORKERS", "2"))
+THREADS = os.environ.get("BENCH_THREADS", os.environ.get("GUICHET_GATEWAY_THREADS", "8"))
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -55,8 +59,8 @@ def wait_port(port: int, timeout: float = 30) -> None:
 
 
 def gunicorn(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
-    # Same settings for the three apps: 2 gthread workers x 8 threads.
-    return subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "8",
+    # Same settings for the three apps.
+    return subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", WORKER_CLASS, "-w", WORKERS, "--threads", THREADS,
                              "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
                             env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, cwd=REPO,
                             start_new_session=True)
@@ -175,7 +179,7 @@ def main() -> None:
         vhost.delete()
     plain, inproc, gateway = http["plain"], http["inproc"], http["gateway"]
     print(f"\nGuichet benchmarks — {os.cpu_count()} cores, wrk {CONNECTIONS} connections × {DURATION} s, "
-          f"gunicorn 2 gthread workers × 8 threads\n")
+          f"gunicorn {WORKERS} {WORKER_CLASS} workers × {THREADS} threads\n")
     print(f"{'path':<44}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
     for label, r in (("plain Flask JSON (ceiling)", plain), ("Flask + SQLite row in-process", inproc),
                      ("gateway → RPC → service SQLite row", gateway)):

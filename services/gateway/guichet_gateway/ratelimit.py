@@ -35,7 +35,9 @@ def _default_limit() -> str:
 limiter = Limiter(
     key_func=get_remote_address,
     default_limits=[_default_limit],
-    strategy="moving-window",  # no double burst at the edge of a fixed window
+    # Sliding-window counter: no double burst at a fixed window's edge, and O(1) per request
+    # (the moving window keeps every hit's timestamp and slows down as a client's count grows).
+    strategy="sliding-window-counter",
     headers_enabled=True,  # X-RateLimit-* and, on a 429, Retry-After
     swallow_errors=True,  # a rate-limit store outage must not take the portal down with it
     key_prefix="guichet-gateway",
