@@ -1,0 +1,1 @@
+"""Domain logic of the billing service: pure functions and classes, no I/O (built in its own issue)."""
