@@ -53,5 +53,8 @@ def _gateway():
 def __getattr__(name):  # gunicorn imports bench.apps:plain / :inproc / :gateway lazily
     factories = {"plain": _plain, "inproc": _inproc, "gateway": _gateway}
     if name in factories:
+        from guichet_gateway.threads import tune_for_threaded_io
+
+        tune_for_threaded_io()  # the gateway's worker tuning, applied to every app compared
         return factories[name]()
     raise AttributeError(name)

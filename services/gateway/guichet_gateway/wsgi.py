@@ -7,7 +7,9 @@ from guichet_common import logs
 
 from .app import create_app
 from .settings import GatewaySettings
+from .threads import tune_for_threaded_io
 
+tune_for_threaded_io()
 settings = GatewaySettings.from_env()
 logs.configure("gateway", settings.log_level)
 app = create_app(settings)
