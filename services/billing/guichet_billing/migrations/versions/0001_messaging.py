@@ -3,10 +3,9 @@
 Revision ID: billing_0001
 Revises:
 """
-import sqlalchemy as sa
 from alembic import op
 
-from guichet_common.db import BigIntegerKey, UtcDateTime
+from guichet_common.migrations import create_messaging_tables_v1, drop_messaging_tables_v1
 
 revision = "billing_0001"
 down_revision = None
@@ -15,33 +14,8 @@ depends_on = None
 
 
 def upgrade():
-    op.create_table(
-        "outbox",
-        sa.Column("position", BigIntegerKey, primary_key=True, autoincrement=True),
-        sa.Column("message_id", sa.String(36), nullable=False),
-        sa.Column("exchange", sa.String(200), nullable=False),
-        sa.Column("routing_key", sa.String(200), nullable=False),
-        sa.Column("body", sa.Text, nullable=False),
-        sa.Column("created_at", UtcDateTime, nullable=False),
-        sa.Column("published_at", UtcDateTime, nullable=True),
-        sa.Column("attempts", sa.Integer, nullable=False),
-        sa.Column("last_error", sa.String(500), nullable=True),
-        sa.PrimaryKeyConstraint("position", name="pk_outbox"),
-        sa.UniqueConstraint("message_id", name="uq_outbox_message_id"),
-    )
-    op.create_index("ix_outbox_unpublished", "outbox", ["position"],
-                    postgresql_where=sa.text("published_at IS NULL"),
-                    sqlite_where=sa.text("published_at IS NULL"))
-    op.create_table(
-        "inbox",
-        sa.Column("message_id", sa.String(64), nullable=False),
-        sa.Column("handler", sa.String(200), nullable=False),
-        sa.Column("processed_at", UtcDateTime, nullable=False),
-        sa.PrimaryKeyConstraint("message_id", "handler", name="pk_inbox"),
-    )
+    create_messaging_tables_v1(op)
 
 
 def downgrade():
-    op.drop_table("inbox")
-    op.drop_index("ix_outbox_unpublished", table_name="outbox")
-    op.drop_table("outbox")
+    drop_messaging_tables_v1(op)
