@@ -57,6 +57,9 @@ def test_metrics_expose_rpc_latency_handler_outcomes_backlog_and_dlq_depth(proce
     assert 'guichet_rpc_seconds_count{method="create_note",outcome="ok",service="probe"} 1.0' in text
     assert 'guichet_outbox_backlog{service="probe"} 1.0' in text
     assert 'guichet_dlq_depth{queue="guichet.probe.dlq"} 0.0' in text
+    # The same port answers the orchestrator's probe with this process's own health.
+    health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
+    assert health["status"] == "ok" and health["outbox_backlog"] == 1
 
 
 def test_the_correlation_id_follows_a_request_into_the_events_it_causes(probe, listener, rpc):

@@ -53,7 +53,7 @@ def test_relay_down_between_commit_and_publish_loses_nothing(processes, probe_db
     assert rpc.call("probe", "health")["outbox_backlog"] == 3
     # A relay that starts and is killed at once, then a standalone relay: all three arrive, in order.
     relay = processes.guichet("relay", PROBE, name="relay", GUICHET_PROBE_DATABASE_URL=probe_db)
-    received = spy.collect(3, timeout=15)
+    received = spy.collect(3, timeout=30)
     relay.kill()
     assert [envelope["data"]["note_id"] for _, envelope in received] == note_ids
     wait_for(lambda: unpublished(probe_db) == 0, message="outbox drained")
@@ -123,3 +123,33 @@ def test_every_message_the_producer_writes_matches_its_generated_json_schema(pro
     engine.dispose()
     envelope = json.loads(body)
     Draft202012Validator(message_schema(get(envelope["type"]))).validate(envelope)
+
+
+def test_writes_keep_flowing_while_the_relay_publishes(probe, rpc, amqp_spy):
+    """Concurrent writers and the embedded relay share one database without stalling.
+
+    On SQLite the relay used to hold the file's write lock while waiting for
+    publisher confirms; a writer then waited in SQLite's busy handler, which
+    blocks the eventlet hub, so nobody progressed until the busy timeout.
+    """
+    import threading
+
+    spy = amqp_spy("probe.events", NOTE_CREATED)
+    errors = []
+
+    def write(n):
+        try:
+            for i in range(15):
+                rpc.call("probe", "create_note", f"{n}-{i}", timeout=10)
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert time.monotonic() - started < 15
+    assert len(spy.collect(90, timeout=20)) == 90

@@ -6,11 +6,13 @@ published again on restart: consumers are idempotent (inbox), so nothing is
 lost and nothing happens twice.
 
 Several relays may run against one database. On PostgreSQL each takes rows
-with ``FOR UPDATE SKIP LOCKED`` so they share the work; on SQLite the first
-statement takes the database write lock, so relays take turns.
+with ``FOR UPDATE SKIP LOCKED`` so they share the work; on SQLite (one write
+lock per file) a file lock elects one active relay per database and the
+others stand by.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import threading
@@ -43,6 +45,7 @@ class OutboxRelay:
         self._channel = None
         self._declared: set[str] = set()
         self.published_total = 0
+        self._lease = None  # SQLite: the file lock that makes this the database's active relay
         database.on_outbox_written(self.wake.set)
 
     # -- AMQP ------------------------------------------------------------------
@@ -57,6 +60,9 @@ class OutboxRelay:
 
     def _close(self):
         connection, self._connection, self._channel = self._connection, None, None
+        if self.stopping.is_set() and self._lease is not None:
+            self._lease.close()  # releases the SQLite lease for the next relay
+            self._lease = None
         if connection is not None and connection.is_open:
             try:
                 connection.close()
@@ -78,41 +84,83 @@ class OutboxRelay:
     # -- database --------------------------------------------------------------
     def publish_batch(self) -> int:
         """Publish one batch of unpublished rows; return how many were published."""
+        if self.database.engine.dialect.name == "postgresql":
+            return self._publish_batch_postgresql()
+        return self._publish_batch_sqlite()
+
+    def _publish_rows(self, channel, rows, mark_unroutable) -> list[int]:
+        done = []
+        for row in rows:
+            try:
+                self._publish(channel, row)
+            except pika.exceptions.UnroutableError:
+                log.warning("outbox message unroutable, kept for later",
+                            extra={"fields": {"exchange": row.exchange, "routing_key": row.routing_key}})
+                mark_unroutable(row.position)
+                continue
+            done.append(row.position)
+        self.published_total += len(done)
+        return done
+
+    def _unpublished(self):
+        t = self.table
+        return (sa.select(t.c.position, t.c.exchange, t.c.routing_key, t.c.body)
+                .where(t.c.published_at.is_(None)).order_by(t.c.position).limit(self.batch_size))
+
+    def _publish_batch_postgresql(self) -> int:
+        # Row locks held while publishing block no other writer; SKIP LOCKED
+        # lets several relays share the outbox without publishing a row twice.
+        channel = self._ensure_channel()
+        t = self.table
+        with self.database.engine.begin() as connection:
+            rows = connection.execute(self._unpublished().with_for_update(skip_locked=True)).all()
+            done = self._publish_rows(channel, rows, lambda position: connection.execute(
+                t.update().where(t.c.position == position).values(last_error="unroutable: no queue bound yet")))
+            if done:
+                connection.execute(t.update().where(t.c.position.in_(done)).values(published_at=utcnow()))
+        return len(done)
+
+    def _publish_batch_sqlite(self) -> int:
+        # SQLite has one write lock for the whole file. Holding it while waiting
+        # for confirms would stall every writer (and, under eventlet, the busy
+        # handler blocks the hub, so the relay could never finish). One relay
+        # per database file is elected with a file lock instead; it reads,
+        # publishes, then marks rows in short transactions of its own.
+        if not self._hold_sqlite_lease():
+            return 0
         channel = self._ensure_channel()
         t = self.table
         engine = self.database.engine
-        with engine.begin() as connection:
-            unpublished = (sa.select(t.c.position).where(t.c.published_at.is_(None))
-                           .order_by(t.c.position).limit(self.batch_size))
-            if engine.dialect.name == "postgresql":
-                rows = connection.execute(
-                    sa.select(t.c.position, t.c.exchange, t.c.routing_key, t.c.body)
-                    .where(t.c.published_at.is_(None)).order_by(t.c.position).limit(self.batch_size)
-                    .with_for_update(skip_locked=True)).all()
-            else:
-                # A write first takes SQLite's lock: another relay waits here.
-                connection.execute(t.update().where(t.c.position.in_(unpublished.scalar_subquery()))
-                                   .values(attempts=t.c.attempts + 1))
-                rows = connection.execute(
-                    sa.select(t.c.position, t.c.exchange, t.c.routing_key, t.c.body)
-                    .where(t.c.published_at.is_(None)).order_by(t.c.position).limit(self.batch_size)).all()
-            if not rows:
-                return 0
-            done = []
-            for row in rows:
-                try:
-                    self._publish(channel, row)
-                except pika.exceptions.UnroutableError:
-                    log.warning("outbox message unroutable, kept for later",
-                                extra={"fields": {"exchange": row.exchange, "routing_key": row.routing_key}})
-                    connection.execute(t.update().where(t.c.position == row.position)
-                                       .values(last_error="unroutable: no queue bound yet"))
-                    continue
-                done.append(row.position)
-            if done:
+        with engine.connect() as connection:
+            rows = connection.execute(self._unpublished()).all()
+        if not rows:
+            return 0
+
+        def mark_unroutable(position):
+            with engine.begin() as connection:
+                connection.execute(t.update().where(t.c.position == position)
+                                   .values(last_error="unroutable: no queue bound yet"))
+
+        done = self._publish_rows(channel, rows, mark_unroutable)
+        if done:
+            with engine.begin() as connection:
                 connection.execute(t.update().where(t.c.position.in_(done)).values(published_at=utcnow()))
-        self.published_total += len(done)
         return len(done)
+
+    def _hold_sqlite_lease(self) -> bool:
+        if self._lease is not None:
+            return True
+        path = self.database.engine.url.database
+        if not path or path == ":memory:":
+            return True
+        lease = open(f"{path}.relay-lease", "a+")
+        try:
+            fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lease.close()  # another relay publishes this outbox; stand by
+            return False
+        self._lease = lease
+        return True
 
     # -- loop ------------------------------------------------------------------
     def run(self) -> None:
