@@ -138,7 +138,7 @@ class RegistrationRules:
 # Account status (validation by the town, seed 003)
 # --------------------------------------------------------------------------
 
-AWAITING_ACTIVATION = "awaiting_activation"  # registered, activation link not yet followed
+AWAITING_ACTIVATION = "pending_activation"  # registered, activation link not yet followed
 AWAITING_VALIDATION = "awaiting_validation"  # activated, the town has not validated yet
 ACTIVE = "active"
 

@@ -7,11 +7,11 @@ uses ``guichet_gateway.api.Blueprint`` with a url_prefix relative to /api/v1
 """
 from __future__ import annotations
 
-from . import index, system
+from . import accounts, index, system
 
 API_V1 = "/api/v1"
 
-V1_BLUEPRINTS = [index.blp]
+V1_BLUEPRINTS = [index.blp, accounts.blp]
 
 
 def register_blueprints(app, api, limiter) -> None:

@@ -1,0 +1,125 @@
+"""Accounts through the gateway: login and GET /api/v1/me requests/s, as ratios to the plain-Flask ceiling.
+
+    python -m bench.accounts          (BENCH_DURATION, BENCH_CONNECTIONS, BENCH_WORKERS, BENCH_THREADS;
+                                        BENCH_ACCOUNTS_DATABASE_URL for PostgreSQL, default a SQLite file)
+
+Login is dominated by the argon2id verification (64 MiB, t=3: tens of ms of CPU
+each, on purpose); GET /me by the RPC round trip and one indexed read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from guichet_common.rpc_client import RpcClient
+from guichet_common.testing import TestVhost
+
+from bench.__main__ import CONNECTIONS, DURATION, REPO, THREADS, WORKERS, free_port, gunicorn, stop, wait_port, wrk
+
+
+def _login_script(workdir: Path, identifier: str, password: str) -> Path:
+    script = workdir / "login.lua"
+    body = json.dumps({"identifier": identifier, "password": password}).replace("'", "\\'")
+    script.write_text(f"""wrk.method = "POST"
+wrk.body = '{body}'
+wrk.headers["Content-Type"] = "application/json"
+""")
+    return script
+
+
+def run(workdir: Path, amqp_uri: str) -> dict:
+    from guichet_accounts import demo
+
+    url = os.environ.get("BENCH_ACCOUNTS_DATABASE_URL") or f"sqlite:///{workdir / 'accounts.sqlite3'}"
+    lines = demo.load(url)
+    password = lines[1].rsplit(" ", 1)[1]
+    env = dict(os.environ, GUICHET_AMQP_URI=amqp_uri, GUICHET_ACCOUNTS_DATABASE_URL=url,
+               GUICHET_METRICS_PORT_BASE="0", GUICHET_LOG_LEVEL="WARNING", GUICHET_DATA_DIR=str(workdir),
+               GUICHET_RATELIMIT_DEFAULT="100000000/minute", GUICHET_RATELIMIT_AUTH="100000000/minute",
+               PYTHONPATH=str(REPO))
+    service = subprocess.Popen([sys.executable, "-m", "guichet_common.cli", "service", "accounts"], env=env,
+                               stdout=open(workdir / "accounts.log", "ab"), stderr=subprocess.STDOUT, cwd=REPO,
+                               start_new_session=True)
+    servers = []
+    try:
+        client = RpcClient(amqp_uri, timeout=2)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.call("accounts", "health")
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        session = client.call("accounts", "login", kwargs={"identifier": demo.CITIZEN_LOGIN, "password": password})
+        client.close()
+        results = {}
+        port = free_port()
+        server = gunicorn("bench.apps:plain", port, env, workdir / "plain.log")
+        servers.append(server)
+        wait_port(port)
+        results["plain"] = wrk(f"http://127.0.0.1:{port}/plain")
+        stop(server)
+        port = free_port()
+        server = gunicorn("guichet_gateway.wsgi:app", port, env, workdir / "gateway.log")
+        servers.append(server)
+        wait_port(port)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        header = f"Authorization: Bearer {session['access_token']}"
+        subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-H", header, base + "/me"], capture_output=True)
+        results["me"] = wrk_with(["-H", header], base + "/me")
+        results["login"] = wrk_with(["-s", str(_login_script(workdir, demo.CITIZEN_LOGIN, password))],
+                                    base + "/auth/login")
+        stop(server)
+        return results
+    finally:
+        for server in servers:
+            stop(server)
+        stop(service)
+
+
+def wrk_with(extra: list[str], url: str) -> dict:
+    import bench.__main__ as main_module
+
+    original = subprocess.run
+
+    def patched(args, *a, **kw):
+        if args and args[0] == "wrk":
+            args = [*args[:-1], *extra, args[-1]]
+        return original(args, *a, **kw)
+
+    main_module.subprocess.run = patched
+    try:
+        return wrk(url)
+    finally:
+        main_module.subprocess.run = original
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    vhost = TestVhost().create()
+    workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-accounts-"))
+    try:
+        results = run(workdir, vhost.uri)
+    finally:
+        vhost.delete()
+    plain = results["plain"]
+    print(f"\nAccounts through the gateway — {os.cpu_count()} cores, wrk {CONNECTIONS} connections × {DURATION} s, "
+          f"gunicorn {WORKERS} gthread workers × {THREADS} threads\n")
+    print(f"{'path':<40}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'/ceiling':>10}")
+    for label, r in (("plain Flask JSON (ceiling)", plain), ("GET /api/v1/me", results["me"]),
+                     ("POST /api/v1/auth/login (argon2id)", results["login"])):
+        print(f"{label:<40}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non_2xx']:>9}"
+              f"{r['rps'] / plain['rps']:>10.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""The accounts process on the real broker: RPCs, outbox events on accounts.events, commands to notifications."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from guichet_common.auth import Caller
+from guichet_common.rpc_client import RemoteProblem
+from guichet_contracts.validation import validate_message
+
+pytestmark = pytest.mark.interface
+
+PASSWORD = "Soleil2026!x"
+
+
+def registration(**changes):
+    data = {"civility": "madame", "birth_name": "Martin", "first_name": "Jeanne", "birth_date": "1985-06-01",
+            "birth_country": "France", "birth_commune": "Roubaix", "birth_department": "59",
+            "email": "jeanne.martin@example.org", "phones": {"mobile": "0612345678"},
+            "address": {"street_number": "1", "street_name": "rue de la Paix", "postal_code": "59100",
+                        "locality": "Roubaix"}, "cgu_accepted": True}
+    data.update(changes)
+    return data
+
+
+def collect(spy, count, **match):
+    messages = []
+    for _, envelope in spy.collect(count, timeout=15):
+        validate_message(envelope)
+        messages.append(envelope)
+    assert len(messages) == count, messages
+    return messages
+
+
+def activation_token(command):
+    return parse_qs(urlsplit(command["data"]["personalisation"]["activation_url"]).query)["token"][0]
+
+
+def signup(rpc, commands, login=None, **changes):
+    answer = rpc.call("accounts", "register", kwargs={"registration": registration(**changes)})
+    contact, activation = collect(commands, 2)
+    assert contact["type"] == "fr.guichet.notifications.contact.updated.v1"
+    assert activation["data"]["template"] == "account_activation"
+    session = rpc.call("accounts", "activate", kwargs={"token": activation_token(activation), "login": login,
+                                                       "password": PASSWORD, "password_confirmation": PASSWORD})
+    return answer["account_id"], session, Caller(kind="citizen", subject=answer["account_id"],
+                                                 session=session["session_id"])
+
+
+def test_register_activate_login_with_events_and_commands(accounts_service, rpc, amqp_spy):
+    events, commands = amqp_spy("accounts.events"), amqp_spy("notifications.commands")
+    accounts_service()
+    recap = rpc.call("accounts", "register", kwargs={"registration": registration(), "validate_only": True})
+    assert recap["valid"] is True
+    account_id, session, caller = signup(rpc, commands)
+    assert session["login"] == "jeanne.martin"
+    registered, titulaire, activated = collect(events, 3)
+    assert registered["type"] == "fr.guichet.accounts.account.registered.v1"
+    assert registered["data"] == {"account_id": account_id, "account_type": "particulier",
+                                  "status": "pending_activation", "provisioned": False}
+    assert activated["data"]["status"] == "active"
+    assert rpc.call("accounts", "public_keys")["keys"][0]["crv"] == "Ed25519"
+    login = rpc.call("accounts", "login", kwargs={"identifier": "jeanne.martin@example.org", "password": PASSWORD,
+                                                   "ip": "192.0.2.10"})
+    assert login["last_login"].startswith("Dernière connexion le ")
+    with pytest.raises(RemoteProblem) as refused:
+        rpc.call("accounts", "login", kwargs={"identifier": "jeanne.martin", "password": "Mauvais123!"})
+    with pytest.raises(RemoteProblem) as unknown:
+        rpc.call("accounts", "login", kwargs={"identifier": "personne", "password": "Mauvais123!"})
+    assert refused.value.problem() == unknown.value.problem()
+    assert refused.value.problem()["status"] == 401
+    renewed = rpc.call("accounts", "refresh", kwargs={"refresh_token": login["refresh_token"]})
+    with pytest.raises(RemoteProblem):
+        rpc.call("accounts", "refresh", kwargs={"refresh_token": login["refresh_token"]})
+    with pytest.raises(RemoteProblem):  # reuse ended the session
+        rpc.call("accounts", "refresh", kwargs={"refresh_token": renewed["refresh_token"]})
+
+    me = rpc.call("accounts", "me", caller=caller)
+    assert me["email"] == "jeanne.martin@example.org" and me["status"] == "active"
+    rpc.call("accounts", "update_me", kwargs={"changes": {"phones": {"mobile": "0699887766"}}}, caller=caller)
+    updated = collect(events, 1)[0]
+    assert updated["data"] == {"account_id": account_id, "changed": ["contact"]}
+    assert collect(commands, 1)[0]["data"]["phone_mobile"] == "+33699887766"
+
+
+def test_a_citizen_reaches_only_their_own_household(accounts_service, rpc, amqp_spy):
+    commands = amqp_spy("notifications.commands")
+    accounts_service()
+    _, _, alice = signup(rpc, commands)
+    _, _, bob = signup(rpc, commands, login="bob.durand", first_name="Bob", birth_name="Durand",
+                       email="bob@example.org")
+    child = rpc.call("accounts", "add_member", kwargs={"member": {"role": "enfant", "first_name": "Léa"}},
+                     caller=alice)
+    assert child["birth_name"] == "Martin"
+    assert [m["role"] for m in rpc.call("accounts", "household", caller=bob)["members"]] == ["titulaire"]
+    for method, kwargs in (("update_member", {"member_id": child["member_id"], "changes": {"first_name": "X"}}),
+                           ("remove_member", {"member_id": child["member_id"]})):
+        with pytest.raises(RemoteProblem) as refused:
+            rpc.call("accounts", method, kwargs=kwargs, caller=bob)
+        assert refused.value.problem()["status"] == 404
+    with pytest.raises(RemoteProblem) as anonymous:
+        rpc.call("accounts", "household")
+    assert anonymous.value.problem()["status"] == 401
+    with pytest.raises(RemoteProblem) as agent_without_role:
+        rpc.call("accounts", "agent_search", caller=Caller(kind="agent", subject="a-1", roles=("voirie",)))
+    assert agent_without_role.value.problem()["status"] == 403
+    with pytest.raises(RemoteProblem) as citizen_as_agent:
+        rpc.call("accounts", "agent_validate", kwargs={"account_id": alice.subject}, caller=alice)
+    assert citizen_as_agent.value.problem()["status"] == 403
+
+
+def test_validation_by_the_town(accounts_service, rpc, amqp_spy):
+    events, commands = amqp_spy("accounts.events"), amqp_spy("notifications.commands")
+    accounts_service(validation_by_town=True)
+    account_id, session, caller = signup(rpc, commands)
+    assert session["status"] == "awaiting_validation"
+    with pytest.raises(RemoteProblem) as refused:
+        rpc.call("accounts", "update_me", kwargs={"changes": {"usage_name": "Durand"}}, caller=caller)
+    problem = refused.value.problem()
+    assert problem["status"] == 403 and "tant que celui-ci ne sera pas validé" in problem["detail"]
+    validator = Caller(kind="agent", subject="agent-1", roles=("account_validator",))
+    found = rpc.call("accounts", "agent_search", kwargs={"status": "awaiting_validation"}, caller=validator)
+    assert [item["account_id"] for item in found["items"]] == [account_id]
+    assert rpc.call("accounts", "agent_validate", kwargs={"account_id": account_id}, caller=validator)["status"] == "active"
+    collect(events, 3)
+    validated = collect(events, 1)[0]
+    assert validated["type"] == "fr.guichet.accounts.account.validated.v1"
+    assert collect(commands, 1)[0]["data"]["template"] == "account_validated"
+    assert rpc.call("accounts", "update_me", kwargs={"changes": {"usage_name": "Durand"}},
+                    caller=caller)["usage_name"] == "Durand"
+
+
+def test_forgotten_password_and_reset(accounts_service, rpc, amqp_spy):
+    commands = amqp_spy("notifications.commands")
+    accounts_service()
+    signup(rpc, commands)
+    same = rpc.call("accounts", "forgotten_password", kwargs={"identifier": "inconnu"})
+    assert rpc.call("accounts", "forgotten_password", kwargs={"identifier": "jeanne.martin"}) == same
+    reset = collect(commands, 1)[0]["data"]
+    assert reset["template"] == "password_reset" and reset["personalisation"]["username"] == "jeanne.martin"
+    token = parse_qs(urlsplit(reset["personalisation"]["reset_url"]).query)["token"][0]
+    new = "Lune2027!abc"
+    rpc.call("accounts", "reset_password", kwargs={"token": token, "password": new, "password_confirmation": new})
+    assert rpc.call("accounts", "login", kwargs={"identifier": "jeanne.martin", "password": new})["login"]
+
+
+def test_writes_right_after_commits_do_not_stall_on_the_relay(accounts_service, rpc, amqp_spy):
+    """Each call commits outbox rows that the relay publishes while the next call writes (SQLite lock)."""
+    commands = amqp_spy("notifications.commands")
+    accounts_service()
+    _, _, caller = signup(rpc, commands)
+    for index in range(12):
+        rpc.call("accounts", "update_me", kwargs={"changes": {"phones": {"mobile": f"06123456{index:02d}"}}},
+                 caller=caller, timeout=5)
+    assert len(collect(commands, 12)) == 12

@@ -1,0 +1,79 @@
+"""The accounts routes: bodies checked in French, the caller passed to the service, problems passed through."""
+from guichet_common.errors import Forbidden
+from guichet_common.rpc_client import RemoteProblem
+
+
+def test_registration_passes_the_body_and_validate_only(client, fake_rpc):
+    fake_rpc.replies[("accounts", "register")] = lambda **call: {"valid": True} if call["kwargs"]["validate_only"] \
+        else {"account_id": "a-1"}
+    body = {"civility": "madame", "first_name": "Jeanne", "email": "j@example.org", "phones": {"mobile": "0612"},
+            "cgu_accepted": True}
+    recap = client.post("/api/v1/accounts/registrations?validate_only=true", json=body)
+    assert recap.status_code == 200 and recap.get_json() == {"valid": True}
+    created = client.post("/api/v1/accounts/registrations", json=body)
+    assert created.status_code == 201
+    call = fake_rpc.calls_to("accounts", "register")[-1]
+    assert call["kwargs"]["registration"] == body and call["caller"] is None
+
+
+def test_bad_bodies_are_french_problems(client):
+    response = client.post("/api/v1/auth/login", json={"identifiant": "x"})
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert errors["identifier"] == ["Ce champ est obligatoire."] or "obligatoire" in errors["identifier"][0]
+    assert "identifiant" in errors
+
+
+def test_login_sends_the_client_address_and_service_problems_pass_through(client, fake_rpc):
+    fake_rpc.replies[("accounts", "login")] = RemoteProblem({
+        "type": "urn:guichet:problem:login-failed", "title": "Connexion refusée", "status": 401,
+        "detail": "Identifiant ou mot de passe incorrect."})
+    response = client.post("/api/v1/auth/login", json={"identifier": "a", "password": "b"})
+    assert response.status_code == 401
+    assert response.get_json()["detail"] == "Identifiant ou mot de passe incorrect."
+    assert fake_rpc.calls_to("accounts", "login")[0]["kwargs"]["ip"] == "127.0.0.1"
+
+
+def test_me_needs_a_citizen_token_and_passes_the_caller(client, fake_rpc, signing_key, auth_header):
+    assert client.get("/api/v1/me").status_code == 401
+    fake_rpc.replies[("accounts", "me")] = lambda **call: {"account_id": call["caller"].subject}
+    response = client.get("/api/v1/me", headers=auth_header(signing_key.token(sub="acc-9")))
+    assert response.get_json() == {"account_id": "acc-9"}
+    agent = signing_key.token(sub="ag-1", kind="agent", roles=["administrator"])
+    assert client.get("/api/v1/me", headers=auth_header(agent)).status_code == 403
+
+
+def test_household_routes_reach_the_service_with_the_member_id(client, fake_rpc, signing_key, auth_header):
+    headers = auth_header(signing_key.token(sub="acc-1"))
+    fake_rpc.replies[("accounts", "add_member")] = {"member_id": "m-1"}
+    fake_rpc.replies[("accounts", "update_member")] = Forbidden()
+    assert client.post("/api/v1/me/household/members", json={"role": "enfant", "first_name": "Léa"},
+                       headers=headers).status_code == 201
+    response = client.patch("/api/v1/me/household/members/m-2", json={"first_name": "Zoé"}, headers=headers)
+    assert response.status_code == 403
+    call = fake_rpc.calls_to("accounts", "update_member")[0]
+    assert call["kwargs"] == {"member_id": "m-2", "changes": {"first_name": "Zoé"}}
+
+
+def test_agent_routes_need_the_role(client, fake_rpc, signing_key, auth_header):
+    fake_rpc.replies[("accounts", "agent_search")] = {"items": []}
+    citizen = auth_header(signing_key.token(sub="acc-1"))
+    voirie = auth_header(signing_key.token(sub="ag-1", kind="agent", roles=["voirie"]))
+    validator = auth_header(signing_key.token(sub="ag-2", kind="agent", roles=["account_validator"]))
+    assert client.get("/api/v1/agent/accounts", headers=citizen).status_code == 403
+    assert client.get("/api/v1/agent/accounts", headers=voirie).status_code == 403
+    assert client.get("/api/v1/agent/accounts?status=awaiting_validation", headers=validator).status_code == 200
+    assert fake_rpc.calls_to("accounts", "agent_search")[0]["kwargs"]["status"] == "awaiting_validation"
+
+
+def test_login_is_rate_limited(client, fake_rpc):
+    fake_rpc.replies[("accounts", "login")] = {"access_token": "x"}
+    statuses = [client.post("/api/v1/auth/login", json={"identifier": "a", "password": "b"}).status_code
+                for _ in range(11)]
+    assert statuses[:10] == [200] * 10 and statuses[10] == 429
+
+
+def test_captcha_route(client, fake_rpc):
+    fake_rpc.replies[("accounts", "new_captcha")] = {"captcha_id": "c-1", "image": "data:image/png;base64,xx"}
+    response = client.get("/api/v1/captcha")
+    assert response.status_code == 200 and response.get_json()["captcha_id"] == "c-1"
