@@ -5,6 +5,8 @@
    from a service by RPC. Targets: gateway ≥ 25 % of in-process, p99 < 50 ms.
 2. Outbox relay: messages/s published with confirms from the outbox table,
    against raw pika publish-with-confirms of the same messages. Target ≥ 50 %.
+3. Notifications (bench/notifications.py): commands accepted and mails delivered per
+   second to a local SMTP sink, p99 from command published to mail received.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from guichet_common.relay import OutboxRelay
 from guichet_common.rpc_client import RpcClient
 from guichet_common.testing import TestVhost
 
+from bench import notifications as notifications_bench
 from bench.services import fill
 
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
@@ -175,6 +178,7 @@ def main() -> None:
     try:
         http = http_benchmarks(workdir, vhost.uri)
         outbox = outbox_benchmark(workdir, vhost.uri)
+        notifications = notifications_bench.run(workdir, vhost.uri)
     finally:
         vhost.delete()
     plain, inproc, gateway = http["plain"], http["inproc"], http["gateway"]
@@ -195,6 +199,7 @@ def main() -> None:
     print(f"\noutbox relay: {outbox['relay_per_s']:.0f} msg/s vs raw pika with confirms "
           f"{outbox['raw_pika_confirms_per_s']:.0f} msg/s: ratio {relay_ratio:.2f} (target ≥ 0.50) — "
           f"{'OK' if relay_ratio >= 0.5 else 'BELOW TARGET'}")
+    notifications_bench.report(notifications)
 
 
 if __name__ == "__main__":

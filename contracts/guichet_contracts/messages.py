@@ -95,6 +95,13 @@ class Recipient(_Strict):
             raise ma.ValidationError("account_id, email or phone is required", "_schema")
 
 
+class NotificationAttachment(_Strict):
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    content_type = fields.String(required=True, validate=validate.OneOf(["application/pdf"]))
+    content_base64 = fields.String(required=True, validate=validate.Length(min=1, max=2_800_000),
+                                   metadata={"description": "The file, base64 (2 MB at most)."})
+
+
 class NotificationRequested(_Strict):
     template = fields.String(required=True, validate=validate.Length(min=1, max=100))
     recipient = fields.Nested(Recipient, required=True)
@@ -105,6 +112,8 @@ class NotificationRequested(_Strict):
                               metadata={"description": "Sender's reference (request number, invoice id)."})
     security = fields.Boolean(load_default=False,
                               metadata={"description": "Security mail (activation, reset): always by email."})
+    attachments = fields.List(fields.Nested(NotificationAttachment), validate=validate.Length(max=3),
+                              metadata={"description": "Files attached to the email (the PDF receipt)."})
 
 
 class ContactUpdated(AccountRef):
@@ -130,3 +139,33 @@ register(Contract(type="fr.guichet.notifications.contact.updated.v1", kind="comm
                   senders=("accounts",),
                   example={"account_id": _ACCOUNT, "email": "jeanne.martin@example.org",
                            "phone_mobile": "0612345678", "preference": "email", "display_name": "Jeanne Martin"}))
+
+
+# --- notifications (events it publishes) -------------------------------------
+
+class NotificationOutcome(_Strict):
+    notification_id = fields.String(required=True, validate=validate.Length(min=1, max=36),
+                                    metadata={"description": "Id of the notification (no address, no content)."})
+    template = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    channel = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["email", "sms"]))
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["sent", "delivered", "temporary-failure", "permanent-failure", "technical-failure"]))
+    reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
+                              metadata={"description": "The sender's reference given in the command."})
+    failure_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50),
+                                 metadata={"description": "Stable reason of a failure (e.g. smtp_rejected)."})
+
+
+_NOTIFICATION = "6a0c9d3e-2f41-4b8a-9e57-0c1d2e3f4a5b"
+register(Contract(type="fr.guichet.notifications.notification.delivered.v1", kind="event",
+                  producer="notifications", schema=NotificationOutcome,
+                  summary="A notification was accepted by the mail server or SMS provider (sent) or delivered.",
+                  example={"notification_id": _NOTIFICATION, "template": "demande_acknowledgement",
+                           "channel": "email", "status": "sent", "reference": "DEM-2026-000123",
+                           "failure_code": None}))
+register(Contract(type="fr.guichet.notifications.notification.failed.v1", kind="event",
+                  producer="notifications", schema=NotificationOutcome,
+                  summary="A notification could not be delivered and will not be retried automatically.",
+                  example={"notification_id": _NOTIFICATION, "template": "demande_decision",
+                           "channel": "sms", "status": "permanent-failure", "reference": "DEM-2026-000123",
+                           "failure_code": "invalid_phone_number"}))

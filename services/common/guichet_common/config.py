@@ -37,6 +37,17 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "GUICHET_HANDLER_RETRY_DELAYS": ("1,5,30,120", "Seconds to wait before each retry (the last one repeats)."),
     "GUICHET_OUTBOX_POLL_INTERVAL": ("0.2", "Seconds the outbox relay sleeps when it found nothing to publish."),
     "GUICHET_MAX_WORKERS": ("16", "Concurrent workers per service process (nameko max_workers)."),
+    "GUICHET_NOTIFICATIONS_SMTP_HOST": ("127.0.0.1", "SMTP server the notifications service sends mail through."),
+    "GUICHET_NOTIFICATIONS_SMTP_PORT": ("25", "Port of that SMTP server (make run points it at the mail catcher)."),
+    "GUICHET_NOTIFICATIONS_SMTP_SECURITY": ("none", "SMTP transport security: starttls (port 587), tls (port 465) or none (local relay)."),
+    "GUICHET_NOTIFICATIONS_SMTP_USERNAME": ("", "SMTP login (with the password), if the server requires one."),
+    "GUICHET_NOTIFICATIONS_SMTP_PASSWORD": ("", "SMTP password."),
+    "GUICHET_NOTIFICATIONS_SMTP_FROM": ("", "Sender address of the town's mails. Default: the town settings' notifications.from_address, else ne-pas-repondre@<public_url host>."),
+    "GUICHET_NOTIFICATIONS_SMTP_TIMEOUT": ("10", "Seconds before an SMTP connection or reply times out (a temporary failure)."),
+    "GUICHET_NOTIFICATIONS_TEST_MODE": ("", "true: no mail or SMS leaves, every notification is recorded as delivered. Default: the town settings' notifications.test_mode (false)."),
+    "GUICHET_NOTIFICATIONS_RETRY_BASE_DELAY": ("", "Seconds before the first retry of a temporary failure (then x3 each time). Default: the town settings' notifications.retry.base_delay (30)."),
+    "GUICHET_NOTIFICATIONS_POLL_INTERVAL": ("1", "Seconds the delivery loop sleeps when no notification is due."),
+    "GUICHET_NOTIFICATIONS_CONCURRENCY": ("8", "Notifications one process sends at the same time."),
 }
 
 

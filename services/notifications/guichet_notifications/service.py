@@ -1,10 +1,85 @@
 """Entrypoints of the notifications service (RPC, event and command handlers) and nothing else."""
-from guichet_common.messaging import DatabaseProvider
+from guichet_common.errors import InvalidInput
+from guichet_common.messaging import DatabaseProvider, command_handler, rpc
 from guichet_common.service import GuichetService
 
+from .application import CONTACT_UPDATED, NOTIFICATION_REQUESTED
+from .delivery_loop import DeliveryLoop
 from .models import metadata
+
+AGENT_ROLES = ()
+"""Any agent may read the notification history, resend and preview (documented in the README)."""
+
+STATUSES = ("created", "sending", "sent", "delivered", "temporary-failure", "permanent-failure",
+            "technical-failure")
+
+
+def _paging(page, page_size):
+    try:
+        page, page_size = int(page), int(page_size)
+    except (TypeError, ValueError):
+        raise InvalidInput(errors={"page": ["Nombre entier attendu."]}) from None
+    errors = {}
+    if page < 1:
+        errors["page"] = ["La page commence à 1."]
+    if not 1 <= page_size <= 100:
+        errors["page_size"] = ["Entre 1 et 100 éléments par page."]
+    if errors:
+        raise InvalidInput(errors=errors)
+    return page, page_size
 
 
 class NotificationsService(GuichetService):
     name = "notifications"
     db = DatabaseProvider(metadata)
+    notifier = DeliveryLoop()
+
+    # --- commands ---------------------------------------------------------------------
+    @command_handler(CONTACT_UPDATED)
+    def contact_updated(self, envelope):
+        self.notifier.update_contact(envelope["id"], envelope["data"])
+
+    @command_handler(NOTIFICATION_REQUESTED)
+    def notification_requested(self, envelope):
+        self.notifier.request(envelope["id"], envelope["data"], source=envelope.get("source"))
+
+    # --- citizens -----------------------------------------------------------------------
+    @rpc
+    def my_notifications(self, page=1, page_size=20):
+        caller = self.caller.require_citizen()
+        page, page_size = _paging(page, page_size)
+        return self.notifier.list_for_account(caller.subject, page, page_size)
+
+    # --- agents -------------------------------------------------------------------------
+    @rpc
+    def search_notifications(self, status=None, recipient=None, template=None, failed=False, page=1, page_size=20):
+        self.caller.require_agent(*AGENT_ROLES)
+        page, page_size = _paging(page, page_size)
+        if status and status not in STATUSES:
+            raise InvalidInput(errors={"status": ["Statut inconnu : " + ", ".join(STATUSES) + "."]})
+        return self.notifier.search(status=status, recipient=recipient, template=template, failed=bool(failed),
+                                    page=page, page_size=page_size)
+
+    @rpc
+    def get_notification(self, notification_id):
+        self.caller.require_agent(*AGENT_ROLES)
+        return self.notifier.get(notification_id)
+
+    @rpc
+    def resend_notification(self, notification_id):
+        caller = self.caller.require_agent(*AGENT_ROLES)
+        return self.notifier.resend(notification_id, caller.subject)
+
+    @rpc
+    def preview_template(self, name, personalisation=None, channel=None):
+        self.caller.require_agent(*AGENT_ROLES)
+        if channel not in (None, "email", "sms"):
+            raise InvalidInput(errors={"channel": ["Canal attendu : email ou sms."]})
+        if personalisation is not None and not isinstance(personalisation, dict):
+            raise InvalidInput(errors={"personalisation": ["Objet attendu."]})
+        return self.notifier.preview(name, personalisation, channel)
+
+    @rpc
+    def list_templates(self):
+        self.caller.require_agent(*AGENT_ROLES)
+        return self.notifier.templates_summary()

@@ -7,11 +7,11 @@ uses ``guichet_gateway.api.Blueprint`` with a url_prefix relative to /api/v1
 """
 from __future__ import annotations
 
-from . import accounts, index, system
+from . import accounts, index, notifications, system
 
 API_V1 = "/api/v1"
 
-V1_BLUEPRINTS = [index.blp, accounts.blp]
+V1_BLUEPRINTS = [index.blp, accounts.blp, notifications.blp]
 
 
 def register_blueprints(app, api, limiter) -> None:
