@@ -128,6 +128,10 @@ def _headers_for(error: GuichetError, source: HTTPException | None = None) -> di
     headers = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = getattr(error, "www_authenticate", "Bearer")
+    retry_after = error.problem().get("retry_after")
+    if error.status in (429, 503) and isinstance(retry_after, (int, float)) and retry_after > 0:
+        # A service's lock-out (login throttling) tells clients when to come back, as RFC 9110 says.
+        headers["Retry-After"] = str(int(-(-retry_after // 1)))
     if source is not None:
         # Allow (405), Retry-After (429 without Flask-Limiter headers)... but not werkzeug's Content-Type.
         headers.update({name: value for name, value in source.get_headers() if name.lower() != "content-type"})

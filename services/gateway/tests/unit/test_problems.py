@@ -144,6 +144,16 @@ def test_too_many_requests_is_a_429_problem_with_retry_after(make_app):
     assert int(response.headers["Retry-After"]) > 0
 
 
+def test_a_service_lock_out_is_a_429_with_its_retry_after_header(client, fake_rpc):
+    fake_rpc.replies[("accounts", "locked")] = RemoteProblem(
+        {"type": "urn:guichet:problem:too-many-requests", "title": "Trop de tentatives", "status": 429,
+         "detail": "Trop de tentatives.", "retry_after": 899.2})
+    response = client.get("/api/v1/test/rpc/accounts/locked")
+    body = assert_problem(response, 429, "too-many-requests")
+    # Flask-Limiter keeps the later of its own reset and ours, re-counted from "now": 899 or 900.
+    assert int(response.headers["Retry-After"]) in (899, 900) and body["retry_after"] == 899.2
+
+
 def test_the_rate_limit_counts_per_client_address(make_app):
     client = make_app(ratelimit_default="1/minute").test_client()
     assert client.get("/api/v1/", environ_base={"REMOTE_ADDR": "192.0.2.1"}).status_code == 200
