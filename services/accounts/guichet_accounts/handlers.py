@@ -317,6 +317,28 @@ class Accounts:
             uow.commit()
         return {"logged_out": True}
 
+    # --- housekeeping --------------------------------------------------------
+
+    def purge_expired(self, *, revoked_kept: dt.timedelta = dt.timedelta(days=1)) -> dict:
+        """Delete what can no longer serve: expired or used links, ended sessions, stale throttle records and
+        captchas. Revoked sessions are kept a day so a stolen refresh token replayed soon after still reads
+        as "reused" in the logs; after that it is simply unknown (the same 401)."""
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            s = uow.session
+            links = s.execute(one_time_tokens.delete().where(sa.or_(
+                one_time_tokens.c.expires_at < now, one_time_tokens.c.used_at.is_not(None)))).rowcount
+            ended = sa.select(refresh_families.c.family_id).where(sa.or_(
+                refresh_families.c.expires_at < now, refresh_families.c.revoked_at < now - revoked_kept))
+            # Explicitly, not by ON DELETE CASCADE: SQLite enforces foreign keys only when told to.
+            s.execute(refresh_token_hashes.delete().where(refresh_token_hashes.c.family_id.in_(ended)))
+            sessions = s.execute(refresh_families.delete().where(sa.or_(
+                refresh_families.c.expires_at < now, refresh_families.c.revoked_at < now - revoked_kept))).rowcount
+            throttles = s.execute(throttle_records.delete().where(throttle_records.c.expires_at < now)).rowcount
+            captchas = s.execute(captcha_challenges.delete().where(captcha_challenges.c.expires_at < now)).rowcount
+            uow.commit()
+        return {"links": links, "sessions": sessions, "throttle_records": throttles, "captchas": captchas}
+
     # --- registration and activation -----------------------------------------
 
     def _check_captcha(self, session, captcha_id, answer) -> None:

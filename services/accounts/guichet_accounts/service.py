@@ -6,6 +6,10 @@ Citizen RPCs act on ``self.caller``'s own account; agent RPCs check roles.
 from __future__ import annotations
 
 import functools
+import logging
+import os
+
+from nameko.timer import timer
 
 from guichet_common import town
 from guichet_common.config import load_settings
@@ -14,6 +18,10 @@ from guichet_common.service import GuichetService
 
 from .handlers import Accounts, AccountsSettings
 from .models import metadata
+
+log = logging.getLogger(__name__)
+
+PURGE_INTERVAL = float(os.environ.get("GUICHET_ACCOUNTS_PURGE_INTERVAL", "3600"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,6 +43,15 @@ class AccountsService(GuichetService):
     @property
     def app(self) -> Accounts:
         return Accounts(self.db, accounts_settings())
+
+    # --- housekeeping --------------------------------------------------------
+
+    @timer(interval=PURGE_INTERVAL)
+    def purge_expired(self):
+        # Every replica runs it; the deletes are idempotent, so no leader is needed.
+        purged = self.app.purge_expired()
+        if any(purged.values()):
+            log.info("expired accounts data purged", extra={"fields": purged})
 
     # --- public --------------------------------------------------------------
 

@@ -37,6 +37,8 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "GUICHET_HANDLER_RETRY_DELAYS": ("1,5,30,120", "Seconds to wait before each retry (the last one repeats)."),
     "GUICHET_OUTBOX_POLL_INTERVAL": ("0.2", "Seconds the outbox relay sleeps when it found nothing to publish."),
     "GUICHET_MAX_WORKERS": ("16", "Concurrent workers per service process (nameko max_workers)."),
+    "GUICHET_ACCOUNTS_KEY_PASSPHRASE": ("", "Passphrase encrypting the token-signing private keys in the accounts database (set it in production)."),
+    "GUICHET_ACCOUNTS_PURGE_INTERVAL": ("3600", "Seconds between two purges of expired links, sessions, captchas and throttle records."),
     "GUICHET_NOTIFICATIONS_SMTP_HOST": ("127.0.0.1", "SMTP server the notifications service sends mail through."),
     "GUICHET_NOTIFICATIONS_SMTP_PORT": ("25", "Port of that SMTP server (make run points it at the mail catcher)."),
     "GUICHET_NOTIFICATIONS_SMTP_SECURITY": ("none", "SMTP transport security: starttls (port 587), tls (port 465) or none (local relay)."),

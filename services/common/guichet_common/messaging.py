@@ -29,6 +29,7 @@ from nameko.extensions import DependencyProvider
 from kombu.serialization import register as register_serializer
 from nameko.messaging import Consumer, QueueConsumer
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
+from nameko.timer import Timer
 
 from guichet_contracts import envelope as envelopes
 from guichet_contracts import registry
@@ -328,6 +329,12 @@ def command_handler(command_type: str):
 
 # --- worker context -----------------------------------------------------------
 
+def _entrypoint_kind(entrypoint) -> str:
+    if isinstance(entrypoint, GuichetRpc):
+        return "rpc"
+    return "timer" if isinstance(entrypoint, Timer) else "message"
+
+
 class Chassis(DependencyProvider):
     """Binds correlation ids for logs and outbox, times workers, exposes the caller."""
 
@@ -351,7 +358,7 @@ class Chassis(DependencyProvider):
         if isinstance(entrypoint, GuichetRpc):
             metrics.RPC_LATENCY.labels(self.container.service_name, name, outcome).observe(elapsed)
         # One line per worker, like an access log: ids and timings only, never arguments.
-        fields = {"entrypoint": name, "kind": "rpc" if isinstance(entrypoint, GuichetRpc) else "message",
+        fields = {"entrypoint": name, "kind": _entrypoint_kind(entrypoint),
                   "outcome": outcome, "duration_ms": round(elapsed * 1000, 2)}
         if worker_ctx.data.get("message_id"):
             fields["message_id"] = worker_ctx.data["message_id"]

@@ -18,6 +18,7 @@ def town_file(tmp_path):
 
 @pytest.fixture
 def accounts_service(processes, databases, town_file):
-    def start(**accounts):
-        return migrated_service(processes, databases, "accounts", GUICHET_TOWN_SETTINGS=town_file(**accounts))
+    def start(env=None, **accounts):
+        return migrated_service(processes, databases, "accounts", GUICHET_TOWN_SETTINGS=town_file(**accounts),
+                                **(env or {}))
     return start

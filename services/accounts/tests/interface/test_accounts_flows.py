@@ -154,3 +154,31 @@ def test_writes_right_after_commits_do_not_stall_on_the_relay(accounts_service, 
         rpc.call("accounts", "update_me", kwargs={"changes": {"phones": {"mobile": f"06123456{index:02d}"}}},
                  caller=caller, timeout=5)
     assert len(collect(commands, 12)) == 12
+
+
+def test_the_running_service_purges_expired_data_on_its_timer(accounts_service):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from guichet_accounts.models import captcha_challenges
+    from guichet_common.testing import wait_for
+
+    service = accounts_service(env={"GUICHET_ACCOUNTS_PURGE_INTERVAL": "0.5"})
+    engine = sa.create_engine(service.env["GUICHET_ACCOUNTS_DATABASE_URL"])
+    now = dt.datetime.now(dt.timezone.utc)
+    try:
+        with engine.begin() as connection:
+            connection.execute(captcha_challenges.insert(), [
+                {"id": "expired", "answer_hash": "x" * 64, "expires_at": now - dt.timedelta(minutes=1)},
+                {"id": "live", "answer_hash": "y" * 64, "expires_at": now + dt.timedelta(minutes=10)}])
+
+        def remaining():
+            with engine.connect() as connection:
+                ids = {r[0] for r in connection.execute(sa.select(captcha_challenges.c.id))}
+            return ids if ids == {"live"} else None
+        assert wait_for(remaining, timeout=15, message="the purge") == {"live"}
+        assert service.running
+        assert '"kind": "timer"' in service.log()
+    finally:
+        engine.dispose()
