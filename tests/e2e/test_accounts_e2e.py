@@ -1,11 +1,16 @@
 """Accounts end to end: the real gateway (gunicorn), the real accounts process, the real broker.
 
-The notifications service may not run here: the activation and reset links are
-read from the commands captured on ``notifications.commands``.
+The main journey also runs the real notifications process: the activation and
+reset links are read from the mails in the development mail catcher (a real
+SMTP server, read through its JSON API as a person would read its page). The
+other journeys read the links from the commands captured on
+``notifications.commands``.
 """
 from __future__ import annotations
 
 import json
+import re
+import socket
 import urllib.error
 import urllib.request
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from guichet_common.testing import migrated_service
+from guichet_common.mailcatcher import MailCatcher
+from guichet_common.testing import migrated_service, wait_for
 from guichet_contracts.validation import validate_message
 
 from .test_suite import start_gateway
@@ -48,13 +54,48 @@ def token_of(url):
     return parse_qs(urlsplit(url).query)["token"][0]
 
 
-def test_register_activate_login_household_forgot_reset_login(processes, databases, amqp_spy, tmp_path):
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mail_to(catcher_url, recipient, subject_part, seen):
+    """The first mail to ``recipient`` whose subject contains ``subject_part``, not already in ``seen``."""
+    def find():
+        _, mails = call("GET", catcher_url + "/api/messages")
+        for mail in mails:
+            if recipient in mail["recipients"] and subject_part in mail["subject"] and mail["id"] not in seen:
+                seen.add(mail["id"])
+                return mail
+        return None
+    return wait_for(find, timeout=30, message=f"a mail « {subject_part} » to {recipient}")
+
+
+def link_in(mail, public_url):
+    [url] = set(re.findall(re.escape(public_url) + r"/\S*token=[\w-]+", mail["text"]))
+    return url
+
+
+def test_register_activate_login_household_forgot_reset_login(processes, databases, tmp_path):
+    smtp_port, http_port = free_port(), free_port()
+    catcher = MailCatcher(tmp_path / "mail", smtp_port=smtp_port, http_port=http_port).start()
+    try:
+        _journey(processes, databases, tmp_path, smtp_port, f"http://127.0.0.1:{http_port}")
+    finally:
+        catcher.stop()
+
+
+def _journey(processes, databases, tmp_path, smtp_port, catcher_url):
     town = tmp_path / "town.yaml"
     town.write_text(yaml.safe_dump({"name": "Ville de Test", "insee_code": "59512", "public_url": "https://ville.test",
                                     "accounts": {"captcha": False}}), encoding="utf-8")
-    commands = amqp_spy("notifications.commands", "fr.guichet.notifications.notification.requested.v1")
+    migrated_service(processes, databases, "notifications", GUICHET_TOWN_SETTINGS=str(town),
+                     GUICHET_NOTIFICATIONS_SMTP_HOST="127.0.0.1", GUICHET_NOTIFICATIONS_SMTP_PORT=smtp_port,
+                     GUICHET_NOTIFICATIONS_POLL_INTERVAL="0.2")
     migrated_service(processes, databases, "accounts", GUICHET_TOWN_SETTINGS=str(town))
     api = start_gateway(processes) + "/api/v1"
+    seen: set = set()
 
     registration = {"civility": "monsieur", "birth_name": "Dupin", "first_name": "Pascal",
                     "birth_date": "1988-03-04", "birth_country": "France", "birth_commune": "LYON 02",
@@ -69,9 +110,10 @@ def test_register_activate_login_household_forgot_reset_login(processes, databas
     status, created = call("POST", api + "/accounts/registrations", registration)
     assert status == 201, created
 
-    activation = next_command(commands, "account_activation")
-    assert activation["personalisation"]["suggested_username"] == "pascal.dupin"
-    token = token_of(activation["personalisation"]["activation_url"])
+    activation = mail_to(catcher_url, "pascal.dupin@example.org", "Activez votre compte citoyen – Ville de Test", seen)
+    assert "Un identifiant vous est proposé par défaut : pascal.dupin." in activation["text"]
+    assert "Ville de Test" in activation["from"]
+    token = token_of(link_in(activation, "https://ville.test"))
     status, preview = call("POST", api + "/accounts/activation/preview", {"token": token})
     assert status == 200 and preview["suggested_login"] == "pascal.dupin"
     status, weak = call("POST", api + "/accounts/activation",
@@ -98,9 +140,9 @@ def test_register_activate_login_household_forgot_reset_login(processes, databas
 
     status, answer = call("POST", api + "/auth/forgotten-password", {"identifier": "pascal.dupin@example.org"})
     assert status == 200 and answer["message"].startswith("Un courriel vous sera envoyé")
-    reset = next_command(commands, "password_reset")
+    reset = mail_to(catcher_url, "pascal.dupin@example.org", "Réinitialisation de votre mot de passe", seen)
     new_password = "Lune2027!abc"
-    status, _ = call("POST", api + "/auth/password-reset", {"token": token_of(reset["personalisation"]["reset_url"]),
+    status, _ = call("POST", api + "/auth/password-reset", {"token": token_of(link_in(reset, "https://ville.test")),
                                                             "password": new_password,
                                                             "password_confirmation": new_password})
     assert status == 200
