@@ -59,6 +59,8 @@ PROFILE_FIELDS = (*CIVIL_FIELDS, *CONTACT_FIELDS, "address", *ORGANISATION_FIELD
 MEMBER_FIELDS = ("role", "relation", "civility", "birth_name", "usage_name", "first_name", "birth_date", "sex",
                  "guardians", "school")
 
+MAX_IMPORT_LINES = 500  # one RPC; larger files go through the ``guichet-accounts import-families`` command
+
 AGENT_ROLES = ("administrator", "account_validator", "etat_civil", "voirie", "enfance", "regisseur")
 
 
@@ -1040,6 +1042,10 @@ class Accounts:
     def import_families(self, caller: Caller, text: str) -> list[dict]:
         """CSV (``;`` or ``,``) with a header among civility, birth_name, first_name, birth_date, family_file_ref,
         login, password, email, phone_mobile; one account per line; returns login and password per line."""
+        caller.require_agent("administrator")
+        if text.count("\n") > MAX_IMPORT_LINES:
+            raise InvalidInput(errors={"file": [f"Le fichier dépasse {MAX_IMPORT_LINES} lignes : "
+                                                "découpez-le ou utilisez la commande guichet-accounts."]})  # composed
         sample = text[:2048]
         dialect = csv.Sniffer().sniff(sample, delimiters=";,") if sample.strip() else csv.excel
         reader = csv.DictReader(io.StringIO(text), dialect=dialect)
@@ -1057,6 +1063,9 @@ class Accounts:
 
     def set_family_file_ref(self, caller: Caller, account_id: str, ref: str | None) -> dict:
         caller.require_agent("enfance", "regisseur")
+        ref = (ref or "").strip() or None
+        if ref is not None and len(ref) > 64:
+            raise InvalidInput(errors={"family_file_ref": ["64 caractères au plus."]})  # composed
         with self.db.unit_of_work() as uow:
             count = uow.session.execute(accounts.update().where(accounts.c.id == str(account_id))
                                         .values(family_file_ref=ref, updated_at=self.clock())).rowcount

@@ -152,5 +152,13 @@ class AccountsService(GuichetService):
         return self.app.provision_account(self.caller, account)
 
     @rpc
+    def agent_import_families(self, csv_text):
+        return self.app.import_families(self.caller, csv_text)
+
+    @rpc
+    def agent_set_family_file(self, account_id, family_file_ref=None):
+        return self.app.set_family_file_ref(self.caller, account_id, family_file_ref)
+
+    @rpc
     def agent_audit(self, limit=50):
         return self.app.agent_audit(self.caller, limit)

@@ -407,3 +407,24 @@ def test_purge_removes_what_can_no_longer_serve_and_keeps_what_can(app, clock):
 
     clock.now += dt.timedelta(days=400)
     assert app.purge_expired()["sessions"] == 2 and count(app, refresh_token_hashes) == 0
+
+
+def test_import_and_family_file_are_for_the_right_agents_and_audited(app):
+    admin = Caller(kind="agent", subject="admin-1", roles=("administrator",))
+    enfance = Caller(kind="agent", subject="enf-1", roles=("enfance",))
+    with pytest.raises(Forbidden):
+        app.import_families(enfance, "")  # refused even with nothing to import
+    with pytest.raises(InvalidInput) as too_long:
+        app.import_families(admin, "birth_name;first_name\n" + "Hoarau;Paul\n" * (handlers.MAX_IMPORT_LINES + 1))
+    assert "guichet-accounts" in too_long.value.errors["file"][0]
+    [created] = app.import_families(admin, "birth_name;first_name\nHoarau;Paul\n")
+    with pytest.raises(Forbidden):
+        app.set_family_file_ref(admin.__class__(kind="agent", subject="v-1", roles=("voirie",)),
+                                created["account_id"], "F-1")
+    assert app.set_family_file_ref(enfance, created["account_id"], " F-2026-7 ")["family_file_ref"] == "F-2026-7"
+    with pytest.raises(NotFound):
+        app.set_family_file_ref(enfance, "no-such-account", "F-1")
+    with pytest.raises(InvalidInput):
+        app.set_family_file_ref(enfance, created["account_id"], "F" * 65)
+    actions = [(row["agent_id"], row["action"]) for row in app.agent_audit(admin)]
+    assert ("enf-1", "set_family_file_ref") in actions and ("admin-1", "provision_account") in actions

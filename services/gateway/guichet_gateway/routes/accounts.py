@@ -12,6 +12,8 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
+from guichet_common.errors import InvalidInput
+
 from ..api import Blueprint
 from ..auth import current_caller, require_agent, require_citizen
 from ..ratelimit import limiter
@@ -200,6 +202,19 @@ class SearchSchema(GuichetSchema):
     status = fields.String(validate=validate.OneOf(["pending_activation", "awaiting_validation", "active"]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ImportSchema(GuichetSchema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                                "description": "CSV (; ou ,), UTF-8, 1 Mo au plus"})
+
+
+class FamilyFileSchema(GuichetSchema):
+    family_file_ref = _text(max=64, required=True, metadata={"example": "F-2026-0042"})
+
+
+class AuditQuerySchema(GuichetSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class ProvisionSchema(GuichetSchema):
@@ -414,3 +429,58 @@ class AgentAccounts(MethodView):
 def validate_account(account_id, caller):
     """Validate an account awaiting the town's validation (audited, notified)."""
     return _accounts("agent_validate", caller=caller, account_id=account_id)
+
+
+MAX_IMPORT_BYTES = 1024 * 1024
+CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
+IMPORT_TIMEOUT = 120  # seconds: each line hashes an initial password (argon2id)
+
+
+class InvalidUpload(InvalidInput):
+    slug = "invalid-upload"
+
+
+def _csv_text(upload) -> str:
+    """The uploaded file as text, refused unless it is a small UTF-8 (or Latin-1, as Excel saves) CSV file."""
+    name = (getattr(upload, "filename", None) or "").lower()
+    if not hasattr(upload, "read") or not name.endswith((".csv", ".txt")) or upload.mimetype not in CSV_TYPES:
+        raise InvalidUpload(errors={"file": ["Le fichier doit être au format CSV (.csv)."]})  # composed
+    content = upload.read(MAX_IMPORT_BYTES + 1)
+    if len(content) > MAX_IMPORT_BYTES:
+        raise InvalidUpload(errors={"file": ["Le fichier dépasse la taille maximale de 1 Mo."]})  # composed
+    if b"\0" in content:
+        raise InvalidUpload(errors={"file": ["Le fichier doit être au format CSV (.csv)."]})  # composed
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("cp1252", errors="replace")
+
+
+@blp.route("/agent/accounts/imports", methods=["POST"])
+@require_agent("administrator")
+@blp.arguments(ImportSchema, location="files")
+@blp.response(200)
+def import_families(files, caller):
+    """Create town-provisioned accounts from a CSV file, one per line (answers each line's login and initial
+    password, or its errors)."""
+    return {"lines": rpc_client().call("accounts", "agent_import_families", kwargs={"csv_text": _csv_text(files["file"])},
+                                       caller=caller, timeout=IMPORT_TIMEOUT)}
+
+
+@blp.route("/agent/accounts/<account_id>/family-file", methods=["PUT"])
+@require_agent("enfance", "regisseur")
+@blp.arguments(FamilyFileSchema)
+@blp.response(200)
+def set_family_file(payload, account_id, caller):
+    """Attach a family-file reference (dossier famille) to an account."""
+    return _accounts("agent_set_family_file", caller=caller, account_id=account_id,
+                     family_file_ref=payload["family_file_ref"])
+
+
+@blp.route("/agent/audit", methods=["GET"])
+@require_agent("administrator")
+@blp.arguments(AuditQuerySchema, location="query")
+@blp.response(200)
+def audit(query, caller):
+    """The latest agent actions (who, what, when), newest first."""
+    return {"items": _accounts("agent_audit", caller=caller, limit=query["limit"])}

@@ -77,3 +77,56 @@ def test_captcha_route(client, fake_rpc):
     fake_rpc.replies[("accounts", "new_captcha")] = {"captcha_id": "c-1", "image": "data:image/png;base64,xx"}
     response = client.get("/api/v1/captcha")
     assert response.status_code == 200 and response.get_json()["captcha_id"] == "c-1"
+
+
+def test_csv_import_is_for_administrators_and_checks_the_file(client, fake_rpc, signing_key, auth_header):
+    import io
+
+    fake_rpc.replies[("accounts", "agent_import_families")] = [{"line": 2, "login": "paul.hoarau"}]
+    admin = auth_header(signing_key.token(sub="ag-1", kind="agent", roles=["administrator"]))
+    enfance = auth_header(signing_key.token(sub="ag-2", kind="agent", roles=["enfance"]))
+    csv_bytes = "birth_name;first_name\nHoarau;Paul\n".encode("utf-8-sig")
+
+    def upload(headers, content=csv_bytes, name="familles.csv", mimetype="text/csv"):
+        return client.post("/api/v1/agent/accounts/imports", headers=headers, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(content), name, mimetype)})
+
+    assert upload(enfance).status_code == 403
+    response = upload(admin)
+    assert response.status_code == 200 and response.get_json() == {"lines": [{"line": 2, "login": "paul.hoarau"}]}
+    call = fake_rpc.calls_to("accounts", "agent_import_families")[0]
+    assert call["kwargs"] == {"csv_text": "birth_name;first_name\nHoarau;Paul\n"}  # BOM removed
+    assert call["caller"].subject == "ag-1"
+    latin1 = upload(admin, "birth_name;first_name\nLégé;Zoé\n".encode("cp1252"))
+    assert latin1.status_code == 200
+    assert fake_rpc.calls_to("accounts", "agent_import_families")[1]["kwargs"]["csv_text"].endswith("Légé;Zoé\n")
+
+    for bad in (upload(admin, name="familles.pdf", mimetype="application/pdf"),
+                upload(admin, content=b"a;b\n" + b"x" * (1024 * 1024)),
+                upload(admin, content=b"%PDF\0\0binary", name="f.csv")):
+        assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+        assert bad.get_json()["type"] == "urn:guichet:problem:invalid-upload" and bad.get_json()["errors"]["file"]
+    assert len(fake_rpc.calls_to("accounts", "agent_import_families")) == 2
+    missing = client.post("/api/v1/agent/accounts/imports", headers=admin, content_type="multipart/form-data",
+                          data={})
+    assert missing.status_code == 422 and "file" in missing.get_json()["errors"]
+
+
+def test_family_file_reference_and_audit_routes(client, fake_rpc, signing_key, auth_header):
+    fake_rpc.replies[("accounts", "agent_set_family_file")] = {"account_id": "a-1", "family_file_ref": "F-1"}
+    fake_rpc.replies[("accounts", "agent_audit")] = [{"agent_id": "ag-1", "action": "login"}]
+    regisseur = auth_header(signing_key.token(sub="ag-3", kind="agent", roles=["regisseur"]))
+    voirie = auth_header(signing_key.token(sub="ag-4", kind="agent", roles=["voirie"]))
+    admin = auth_header(signing_key.token(sub="ag-1", kind="agent", roles=["administrator"]))
+    assert client.put("/api/v1/agent/accounts/a-1/family-file", json={"family_file_ref": "F-1"},
+                      headers=voirie).status_code == 403
+    response = client.put("/api/v1/agent/accounts/a-1/family-file", json={"family_file_ref": "F-1"},
+                          headers=regisseur)
+    assert response.status_code == 200
+    assert fake_rpc.calls_to("accounts", "agent_set_family_file")[0]["kwargs"] == {"account_id": "a-1",
+                                                                                  "family_file_ref": "F-1"}
+    assert client.get("/api/v1/agent/audit", headers=regisseur).status_code == 403
+    audit = client.get("/api/v1/agent/audit?limit=10", headers=admin)
+    assert audit.status_code == 200 and audit.get_json()["items"][0]["action"] == "login"
+    assert fake_rpc.calls_to("accounts", "agent_audit")[0]["kwargs"] == {"limit": 10}
+    assert client.get("/api/v1/agent/audit?limit=5000", headers=admin).status_code == 422
