@@ -17,11 +17,13 @@ from guichet_common.messaging import DatabaseProvider, rpc
 from guichet_common.service import GuichetService
 
 from .handlers import Accounts, AccountsSettings
+from .hashing import offloaded_hasher
 from .models import metadata
 
 log = logging.getLogger(__name__)
 
 PURGE_INTERVAL = float(os.environ.get("GUICHET_ACCOUNTS_PURGE_INTERVAL", "3600"))
+HASHER = offloaded_hasher()
 
 
 @functools.lru_cache(maxsize=1)
@@ -42,7 +44,7 @@ class AccountsService(GuichetService):
 
     @property
     def app(self) -> Accounts:
-        return Accounts(self.db, accounts_settings())
+        return Accounts(self.db, accounts_settings(), hasher=HASHER)
 
     # --- housekeeping --------------------------------------------------------
 
@@ -62,6 +64,10 @@ class AccountsService(GuichetService):
     @rpc
     def new_captcha(self):
         return self.app.new_captcha()
+
+    @rpc
+    def captcha_audio(self, captcha_id):
+        return self.app.captcha_audio(captcha_id)
 
     @rpc
     def register(self, registration, validate_only=False):
