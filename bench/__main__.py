@@ -5,6 +5,8 @@
    from a service by RPC. Targets: gateway ≥ 25 % of in-process, p99 < 50 ms.
 2. Outbox relay: messages/s published with confirms from the outbox table,
    against raw pika publish-with-confirms of the same messages. Target ≥ 50 %.
+4. Accounts (bench/accounts.py): login (argon2id) and GET /api/v1/me through the
+   gateway, as ratios to the plain-Flask ceiling measured in the same run.
 3. Notifications (bench/notifications.py): commands accepted and mails delivered per
    second to a local SMTP sink, p99 from command published to mail received.
 """
@@ -12,10 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,65 +30,13 @@ from guichet_common.relay import OutboxRelay
 from guichet_common.rpc_client import RpcClient
 from guichet_common.testing import TestVhost
 
+from bench import accounts as accounts_bench
 from bench import notifications as notifications_bench
 from bench.services import fill
+from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKER_CLASS, WORKERS, free_port, gunicorn, stop, \
+    wait_port, wrk
 
-DURATION = int(os.environ.get("BENCH_DURATION", "10"))
-CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 OUTBOX_MESSAGES = int(os.environ.get("BENCH_OUTBOX_MESSAGES", "5000"))
-# The gateway's documented defaults (guichet_gateway.gunicorn_conf); every app is measured with the same.
-WORKERS = os.environ.get("BENCH_WORKERS", os.environ.get("GUICHET_GATEWAY_WORKERS", "2"))
-THREADS = os.environ.get("BENCH_THREADS", os.environ.get("GUICHET_GATEWAY_THREADS", "8"))
-WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
-REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"port {port} did not open")
-
-
-def gunicorn(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
-    # Same settings for the three apps.
-    return subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", WORKER_CLASS, "-w", WORKERS, "--threads", THREADS,
-                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
-                            env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, cwd=REPO,
-                            start_new_session=True)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def wrk(url: str) -> dict:
-    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
-
-    def latency(label):
-        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": latency(50), "p99_ms": latency(99), "non_2xx": int(errors.group(1)) if errors else 0}
 
 
 def http_benchmarks(workdir: Path, amqp_uri: str) -> dict:
@@ -179,6 +126,7 @@ def main() -> None:
         http = http_benchmarks(workdir, vhost.uri)
         outbox = outbox_benchmark(workdir, vhost.uri)
         notifications = notifications_bench.run(workdir, vhost.uri)
+        accounts = accounts_bench.run(workdir, vhost.uri)
     finally:
         vhost.delete()
     plain, inproc, gateway = http["plain"], http["inproc"], http["gateway"]
@@ -200,6 +148,7 @@ def main() -> None:
           f"{outbox['raw_pika_confirms_per_s']:.0f} msg/s: ratio {relay_ratio:.2f} (target ≥ 0.50) — "
           f"{'OK' if relay_ratio >= 0.5 else 'BELOW TARGET'}")
     notifications_bench.report(notifications)
+    accounts_bench.report(accounts)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 from guichet_common.rpc_client import RpcClient
 from guichet_common.testing import TestVhost
 
-from bench.__main__ import CONNECTIONS, DURATION, REPO, THREADS, WORKERS, free_port, gunicorn, stop, wait_port, wrk
+from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKERS, free_port, gunicorn, stop, wait_port, wrk
 
 
 def _login_script(workdir: Path, identifier: str, password: str) -> Path:
@@ -74,9 +74,8 @@ def run(workdir: Path, amqp_uri: str) -> dict:
         base = f"http://127.0.0.1:{port}/api/v1"
         header = f"Authorization: Bearer {session['access_token']}"
         subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-H", header, base + "/me"], capture_output=True)
-        results["me"] = wrk_with(["-H", header], base + "/me")
-        results["login"] = wrk_with(["-s", str(_login_script(workdir, demo.CITIZEN_LOGIN, password))],
-                                    base + "/auth/login")
+        results["me"] = wrk(base + "/me", "-H", header)
+        results["login"] = wrk(base + "/auth/login", "-s", str(_login_script(workdir, demo.CITIZEN_LOGIN, password)))
         stop(server)
         return results
     finally:
@@ -85,21 +84,15 @@ def run(workdir: Path, amqp_uri: str) -> dict:
         stop(service)
 
 
-def wrk_with(extra: list[str], url: str) -> dict:
-    import bench.__main__ as main_module
-
-    original = subprocess.run
-
-    def patched(args, *a, **kw):
-        if args and args[0] == "wrk":
-            args = [*args[:-1], *extra, args[-1]]
-        return original(args, *a, **kw)
-
-    main_module.subprocess.run = patched
-    try:
-        return wrk(url)
-    finally:
-        main_module.subprocess.run = original
+def report(results: dict) -> None:
+    plain = results["plain"]
+    print(f"\naccounts through the gateway ({CONNECTIONS} connections × {DURATION} s; ratio to the plain-Flask "
+          f"ceiling of this run)")
+    print(f"{'path':<44}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'/ceiling':>10}")
+    for label, r in (("plain Flask JSON (ceiling)", plain), ("GET /api/v1/me", results["me"]),
+                     ("POST /api/v1/auth/login (argon2id)", results["login"])):
+        print(f"{label:<44}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non_2xx']:>9}"
+              f"{r['rps'] / plain['rps']:>10.3f}")
 
 
 def main() -> None:
@@ -111,14 +104,8 @@ def main() -> None:
         results = run(workdir, vhost.uri)
     finally:
         vhost.delete()
-    plain = results["plain"]
-    print(f"\nAccounts through the gateway — {os.cpu_count()} cores, wrk {CONNECTIONS} connections × {DURATION} s, "
-          f"gunicorn {WORKERS} gthread workers × {THREADS} threads\n")
-    print(f"{'path':<40}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'/ceiling':>10}")
-    for label, r in (("plain Flask JSON (ceiling)", plain), ("GET /api/v1/me", results["me"]),
-                     ("POST /api/v1/auth/login (argon2id)", results["login"])):
-        print(f"{label:<40}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non_2xx']:>9}"
-              f"{r['rps'] / plain['rps']:>10.3f}")
+    print(f"\n{os.cpu_count()} cores, gunicorn {WORKERS} gthread workers × {THREADS} threads")
+    report(results)
 
 
 if __name__ == "__main__":
