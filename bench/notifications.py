@@ -13,7 +13,6 @@ import email.policy
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from aiosmtpd.controller import Controller
 from guichet_common import amqp, migrations
 from guichet_common.testing import TestVhost
 from guichet_contracts.envelope import make_envelope
+
+from bench.tools import stop
 
 COUNT = int(os.environ.get("BENCH_NOTIFICATIONS", "2000"))
 PACED_RATE = float(os.environ.get("BENCH_NOTIFICATIONS_RATE", "50"))
@@ -158,12 +159,7 @@ def run(workdir: Path, amqp_uri: str, count: int = COUNT) -> dict:
         }
     finally:
         engine.dispose()
-        if service.poll() is None:
-            os.killpg(service.pid, signal.SIGTERM)
-            try:
-                service.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(service.pid, signal.SIGKILL)
+        stop(service)
         controller.stop()
 
 
