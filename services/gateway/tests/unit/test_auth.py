@@ -277,3 +277,38 @@ def test_a_slow_periodic_refresh_does_not_hold_up_requests_with_known_keys(signi
     assert time.monotonic() - started < 0.5
     release.set()
     slow.join(5)
+
+
+def test_a_token_seen_before_is_not_decoded_again_but_still_expires(signing_key, monkeypatch):
+    from guichet_gateway import tokens
+    from guichet_gateway.problems import InvalidToken
+    from guichet_gateway.tokens import ExpiredToken
+
+    decoded = []
+    real_decode = tokens.jwt.decode
+    monkeypatch.setattr(tokens.jwt, "decode", lambda *a, **kw: decoded.append(1) or real_decode(*a, **kw))
+    wall = FakeClock()
+    wall.now = time.time()
+    verifier = TokenVerifier(KeySet(lambda: {"keys": [signing_key.jwk()]}), issuer="guichet-accounts",
+                             audience="guichet", clock=wall)
+    token = signing_key.token(lifetime=300)
+    assert verifier.verify(token).subject == verifier.verify(token).subject == "acc-123"
+    assert len(decoded) == 1
+    wall.now += 300 + verifier.leeway + 1
+    with pytest.raises(ExpiredToken):
+        verifier.verify(token)
+    with pytest.raises(InvalidToken):
+        verifier.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))  # a forged copy is not a hit
+
+
+def test_a_remembered_token_fails_once_its_key_is_withdrawn(signing_key, new_key):
+    published = {"keys": [signing_key.jwk()]}
+    clock = FakeClock()
+    verifier = TokenVerifier(KeySet(lambda: published, clock=clock), issuer="guichet-accounts", audience="guichet")
+    token = signing_key.token()
+    verifier.verify(token)
+    published = {"keys": [new_key().jwk()]}  # accounts retired the key
+    clock.now += 601  # the key set is refreshed on its schedule
+    with pytest.raises(Exception) as refused:
+        verifier.verify(token)
+    assert getattr(refused.value, "status", None) == 401
