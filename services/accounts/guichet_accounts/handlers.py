@@ -8,6 +8,7 @@ caller's roles and write the audit log in the same transaction.
 """
 from __future__ import annotations
 
+import base64
 import csv
 import dataclasses
 import datetime as dt
@@ -41,6 +42,7 @@ from .domain.registration import (ACTIVE, AWAITING_ACTIVATION, AWAITING_VALIDATI
 from .domain.throttling import LoginThrottle, Throttle, ThrottlePolicy, ThrottleRecord
 from .domain.tokens import (ACCESS_TOKEN_TTL, KeyRing, RefreshTokenError, RefreshTokenFamily, RefreshTokenReused,
                             SigningKey, hash_refresh_token, issue_access_token, public_jwks)
+from .exceptions import CaptchaNotFound
 from .models import (accounts, agents, audit_log, captcha_challenges, household_members, one_time_tokens,
                      refresh_families, refresh_token_hashes, signing_keys, social_data, throttle_records)
 
@@ -60,6 +62,8 @@ MEMBER_FIELDS = ("role", "relation", "civility", "birth_name", "usage_name", "fi
                  "guardians", "school")
 
 MAX_IMPORT_LINES = 500  # one RPC; larger files go through the ``guichet-accounts import-families`` command
+
+CAPTCHA_TTL = dt.timedelta(minutes=10)
 
 AGENT_ROLES = ("administrator", "account_validator", "etat_civil", "voirie", "enfance", "regisseur")
 
@@ -343,31 +347,49 @@ class Accounts:
 
     # --- registration and activation -----------------------------------------
 
-    def _check_captcha(self, session, captcha_id, answer) -> None:
+    def _consume_captcha(self, captcha_id, answer) -> None:
+        """Check an answer once: the challenge is deleted in its own committed transaction, right answer or
+        wrong, before the registration's (whose rollback on a wrong answer would otherwise keep the challenge
+        open to more guesses). Digests of the texts are compared in constant time."""
         if not self.rules.captcha:
             return
         now = self.clock()
-        row = session.execute(sa.select(captcha_challenges).where(captcha_challenges.c.id == captcha_id)).first()
-        ok = (row is not None and row.used_at is None and row.expires_at > now
-              and secrets.compare_digest(row.answer_hash, _digest(captcha.normalise_answer(answer))))
-        if row is not None:
-            session.execute(captcha_challenges.update().where(captcha_challenges.c.id == captcha_id)
-                            .values(used_at=now))
+        this = captcha_challenges.c.id == str(captcha_id)
+        with self.db.unit_of_work() as uow:
+            row = uow.session.execute(sa.select(captcha_challenges).where(this)).first()
+            # Of two answers racing on one challenge, only the one whose delete removed the row may pass.
+            deleted = uow.session.execute(captcha_challenges.delete().where(this)).rowcount
+            uow.commit()
+        ok = (row is not None and deleted == 1 and row.expires_at > now
+              and secrets.compare_digest(_digest(row.text), _digest(captcha.normalise_answer(answer))))
         if not ok:
             raise InvalidInput(errors={"captcha_answer": [msg.CAPTCHA_WRONG]})
 
     def new_captcha(self) -> dict:
-        """A challenge: its id and a PNG image (data URI); only a hash of the answer is kept, 10 minutes."""
+        """A challenge for 10 minutes: its id and a PNG image (data URI); the audio is ``captcha_audio(id)``."""
         text = captcha.new_text()
         captcha_id = secrets.token_urlsafe(16)
         now = self.clock()
         with self.db.unit_of_work() as uow:
             uow.session.execute(captcha_challenges.delete().where(captcha_challenges.c.expires_at < now))
             uow.session.execute(captcha_challenges.insert().values(
-                id=captcha_id, answer_hash=_digest(text), expires_at=now + dt.timedelta(minutes=10)))
+                id=captcha_id, text=text, expires_at=now + CAPTCHA_TTL))
             uow.commit()
-        return {"captcha_id": captcha_id, "image": captcha.data_uri(captcha.render_png(text)), "expires_in": 600,
-                "label": msg.CAPTCHA_LABEL, "hint": msg.CAPTCHA_REFRESH_HINT}
+        return {"captcha_id": captcha_id, "image": captcha.data_uri(captcha.render_png(text)),
+                "expires_in": int(CAPTCHA_TTL.total_seconds()), "label": msg.CAPTCHA_LABEL,
+                "hint": msg.CAPTCHA_REFRESH_HINT, "audio_label": msg.CAPTCHA_AUDIO_LABEL}
+
+    def captcha_audio(self, captcha_id: str, *, render=None) -> dict:
+        """The audio alternative of a live challenge (its characters spelled in French) as base64 WAV; an
+        unknown, answered or expired challenge is a CaptchaNotFound. Each call mixes a new noise. ``render``
+        (default ``captcha.render_wav``) lets the service run the mixing off the eventlet hub."""
+        with self.db.engine.connect() as connection:
+            row = connection.execute(sa.select(captcha_challenges.c.text, captcha_challenges.c.expires_at)
+                                     .where(captcha_challenges.c.id == str(captcha_id))).first()
+        if row is None or row.expires_at <= self.clock():
+            raise CaptchaNotFound()
+        wav = (render or captcha.render_wav)(row.text)
+        return {"captcha_id": captcha_id, "content_type": "audio/wav", "audio": base64.b64encode(wav).decode("ascii")}
 
     def register(self, data: dict, *, validate_only: bool = False) -> dict:
         schema = RegistrationSchema(self.rules, today=self.clock().date())
@@ -377,9 +399,9 @@ class Accounts:
             return {"valid": True, "recap": recap}
         now = self.clock()
         account_id = _new_id()
+        self._consume_captcha(form.get("captcha_id"), form.get("captcha_answer"))
         with self.db.unit_of_work() as uow:
             s = uow.session
-            self._check_captcha(s, form.get("captcha_id"), form.get("captcha_answer"))
             phones = form.get("phones") or {}
             s.execute(accounts.insert().values(
                 id=account_id, status=AWAITING_ACTIVATION, account_type=form["account_type"], provisioned=False,

@@ -2,7 +2,8 @@
 
 Secrets are never stored in clear: passwords and security answers as argon2id
 hashes, refresh tokens and one-time tokens (activation, reset) as SHA-256
-digests, captcha answers as SHA-256 digests. The Ed25519 signing keys are
+digests. Captcha texts are kept as such until checked or expired (see
+captcha_challenges). The Ed25519 signing keys are
 stored as PKCS#8 PEM in this service's own database, unencrypted (the
 database is private to the service and its role; an operator who wants them
 encrypted at rest sets GUICHET_ACCOUNTS_KEY_PASSPHRASE, see keys.py).
@@ -137,12 +138,15 @@ throttle_records = sa.Table(
     sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
 
+# The challenge text itself, not a digest: the audio alternative (captcha_audio) must spell the characters
+# the image shows, after the challenge was created. It is a throw-away secret worth one registration attempt,
+# in this service's private database, deleted when an answer is checked (right or wrong) and purged 10 minutes
+# after creation; encrypting it would need a key kept next to it for no gain.
 captcha_challenges = sa.Table(
     "captcha_challenges", metadata,
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("answer_hash", sa.String(64), nullable=False),
+    sa.Column("text", sa.String(16), nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
-    sa.Column("used_at", UtcDateTime, nullable=True),
 )
 
 agents = sa.Table(

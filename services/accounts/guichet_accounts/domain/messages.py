@@ -279,6 +279,10 @@ CAPTCHA_LABEL_SAINT_JOSEPH = "Saisir le texte de l'image"  # seed: 002
 CAPTCHA_REFRESH_HINT = "Cliquer sur l'image pour la rendre plus lisible et/ou pour la renouveler."  # seed: 004
 CAPTCHA_REQUIRED = CAPTCHA_LABEL  # seed: 004 (the label is the instruction)
 CAPTCHA_WRONG = "Les caractères saisis ne correspondent pas à l'image."  # composed
+# The audio alternative for people who cannot read the image (no seed has one).
+CAPTCHA_AUDIO_LABEL = "Écouter les caractères de l'image (épelés en français)"  # composed
+CAPTCHA_GONE = ("Ce cryptogramme n'est plus valable : il a déjà été utilisé ou il a expiré. "
+                "Demandez-en un nouveau.")  # composed (« cryptogramme »: seed 003)
 
 # --------------------------------------------------------------------------
 # Tokens and sessions

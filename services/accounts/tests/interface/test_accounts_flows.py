@@ -170,8 +170,8 @@ def test_the_running_service_purges_expired_data_on_its_timer(accounts_service):
     try:
         with engine.begin() as connection:
             connection.execute(captcha_challenges.insert(), [
-                {"id": "expired", "answer_hash": "x" * 64, "expires_at": now - dt.timedelta(minutes=1)},
-                {"id": "live", "answer_hash": "y" * 64, "expires_at": now + dt.timedelta(minutes=10)}])
+                {"id": "expired", "text": "ABCDEF", "expires_at": now - dt.timedelta(minutes=1)},
+                {"id": "live", "text": "GHJKLM", "expires_at": now + dt.timedelta(minutes=10)}])
 
         def remaining():
             with engine.connect() as connection:
@@ -182,3 +182,21 @@ def test_the_running_service_purges_expired_data_on_its_timer(accounts_service):
         assert '"kind": "timer"' in service.log()
     finally:
         engine.dispose()
+
+
+def test_a_captcha_has_an_audio_alternative_until_it_is_answered(accounts_service, rpc):
+    import base64
+    import io
+    import wave
+
+    accounts_service()
+    challenge = rpc.call("accounts", "new_captcha")
+    assert challenge["image"].startswith("data:image/png;base64,") and challenge["audio_label"]
+    audio = rpc.call("accounts", "captcha_audio", kwargs={"captcha_id": challenge["captcha_id"]}, timeout=15)
+    assert audio["content_type"] == "audio/wav"
+    with wave.open(io.BytesIO(base64.b64decode(audio["audio"]))) as wav:  # the voice clips shipped with the package
+        assert wav.getframerate() == 8000 and wav.getnframes() > 8000
+    with pytest.raises(RemoteProblem) as unknown:
+        rpc.call("accounts", "captcha_audio", kwargs={"captcha_id": "nope"})
+    assert unknown.value.problem()["status"] == 404
+    assert unknown.value.problem()["type"] == "urn:guichet:problem:captcha-not-found"

@@ -359,15 +359,60 @@ def test_captcha_is_checked_once(tmp_path, clock, monkeypatch):
     app.rules = RegistrationRules(captcha=True)
     try:
         challenge = app.new_captcha()
-        assert challenge["image"].startswith("data:image/png;base64,") and "text" not in challenge
+        assert challenge["image"].startswith("data:image/png;base64,") and "AB3CD4" not in str(challenge)
+        assert challenge["audio_label"] == msg.CAPTCHA_AUDIO_LABEL and challenge["expires_in"] == 600
         data = registration(captcha_id=challenge["captcha_id"], captcha_answer="WRONG1")
         with pytest.raises(InvalidInput) as wrong:
             app.register(data)
         assert wrong.value.errors == {"captcha_answer": [msg.CAPTCHA_WRONG]}
+        with pytest.raises(InvalidInput):  # a wrong guess used the challenge up: no second guess on it
+            app.register(registration(captcha_id=challenge["captcha_id"], captcha_answer="AB3CD4"))
         challenge = app.new_captcha()
         app.register(registration(captcha_id=challenge["captcha_id"], captcha_answer="ab3 cd4"))
         with pytest.raises(InvalidInput):
             app.register(registration(captcha_id=challenge["captcha_id"], captcha_answer="AB3CD4"))
+        late = app.new_captcha()
+        clock.now += dt.timedelta(minutes=10)
+        with pytest.raises(InvalidInput):
+            app.register(registration(captcha_id=late["captcha_id"], captcha_answer="AB3CD4", email="x@example.org"))
+    finally:
+        app.db.dispose()
+        handlers._keyrings.clear()
+
+
+def test_a_live_captcha_has_an_audio_alternative_refused_once_answered_or_expired(tmp_path, clock, monkeypatch):
+    import base64
+    import io
+    import wave
+
+    from guichet_accounts.exceptions import CaptchaNotFound
+
+    spoken, render_wav = [], handlers.captcha.render_wav
+    monkeypatch.setattr(handlers.captcha, "new_text", lambda: "AB3CD4")
+    monkeypatch.setattr(handlers.captcha, "render_wav", lambda text: spoken.append(text) or render_wav(text))
+    app = make_app(tmp_path, clock)
+    app.rules = RegistrationRules(captcha=True)
+    try:
+        challenge = app.new_captcha()
+        audio = app.captcha_audio(challenge["captcha_id"])
+        assert audio["content_type"] == "audio/wav" and spoken == ["AB3CD4"]  # the characters of the image
+        with wave.open(io.BytesIO(base64.b64decode(audio["audio"]))) as wav:
+            assert wav.getframerate() == 8000 and wav.getnframes() / 8000 > 6
+        assert app.captcha_audio(challenge["captcha_id"])["audio"] != audio["audio"]  # new noise, same text
+        app.register(registration(captcha_id=challenge["captcha_id"], captcha_answer="AB3CD4"))
+        with pytest.raises(CaptchaNotFound) as used:
+            app.captcha_audio(challenge["captcha_id"])
+        assert used.value.status == 404 and used.value.problem()["type"] == "urn:guichet:problem:captcha-not-found"
+        assert used.value.detail == msg.CAPTCHA_GONE
+
+        expiring = app.new_captcha()
+        clock.now += dt.timedelta(minutes=9, seconds=59)
+        assert app.captcha_audio(expiring["captcha_id"])["audio"]
+        clock.now += dt.timedelta(seconds=1)
+        with pytest.raises(CaptchaNotFound):
+            app.captcha_audio(expiring["captcha_id"])
+        with pytest.raises(CaptchaNotFound):
+            app.captcha_audio("unknown")
     finally:
         app.db.dispose()
         handlers._keyrings.clear()

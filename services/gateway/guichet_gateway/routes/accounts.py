@@ -6,9 +6,10 @@ decides who may do what (a citizen reaches only their own household).
 """
 from __future__ import annotations
 
+import base64
 import os
 
-from flask import request
+from flask import Response, request, url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -88,6 +89,17 @@ class ProfileFieldsSchema(GuichetSchema):
     communication_preference = _text(max=10, metadata={"description": "email | phone | sms"})
     security_question = _text(max=64)
     security_answer = _text(max=100)
+
+
+class CaptchaSchema(GuichetSchema):
+    captcha_id = fields.String(metadata={"description": "À renvoyer avec la réponse (captcha_id)"})
+    image = fields.String(metadata={"description": "Image PNG (data URI)"})
+    audio_url = fields.String(metadata={"description": "Alternative audio (WAV) : les mêmes caractères épelés en "
+                                                       "français", "example": "/api/v1/captcha/Xy3.../audio"})
+    expires_in = fields.Integer(metadata={"description": "Secondes de validité", "example": 600})
+    label = fields.String()
+    hint = fields.String()
+    audio_label = fields.String()
 
 
 class RegistrationSchema(ProfileFieldsSchema):
@@ -234,10 +246,31 @@ class ProvisionSchema(GuichetSchema):
 
 @blp.route("/captcha", methods=["GET"])
 @limiter.limit(TOKEN_LIMIT)
-@blp.response(200)
+@blp.response(200, CaptchaSchema)
 def new_captcha():
-    """A captcha: its id and a PNG image (data URI). Each answer is checked once and expires."""
-    return _accounts("new_captcha")
+    """A captcha: its id, a PNG image (data URI) and the URL of its audio alternative.
+
+    Each answer is checked once (right or wrong) and the captcha expires after ``expires_in`` seconds.
+    """
+    challenge = _accounts("new_captcha")
+    return {**challenge, "audio_url": url_for("accounts.captcha_audio", captcha_id=challenge["captcha_id"])}
+
+
+@blp.route("/captcha/<string(maxlength=64):captcha_id>/audio", methods=["GET"])
+@limiter.limit(TOKEN_LIMIT)
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="audio/wav",
+              description="Les caractères de l'image épelés en français, sur un bruit de fond (WAV)")
+@blp.alt_response(404, response="NOT_FOUND", description="Captcha inconnu, déjà utilisé ou expiré")
+def captcha_audio(captcha_id):
+    """The audio alternative of a captcha (accessibility): its characters spelled in French.
+
+    The same characters as the image, over background noise (WAV). A captcha already answered, expired or
+    unknown is a 404 problem.
+    """
+    answer = _accounts("captcha_audio", captcha_id=captcha_id)
+    response = Response(base64.b64decode(answer["audio"]), mimetype="audio/wav")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blp.route("/accounts/registrations", methods=["POST"])

@@ -74,9 +74,49 @@ def test_login_is_rate_limited(client, fake_rpc):
 
 
 def test_captcha_route(client, fake_rpc):
-    fake_rpc.replies[("accounts", "new_captcha")] = {"captcha_id": "c-1", "image": "data:image/png;base64,xx"}
+    fake_rpc.replies[("accounts", "new_captcha")] = {"captcha_id": "c-1", "image": "data:image/png;base64,xx",
+                                                     "expires_in": 600, "audio_label": "Écouter"}
     response = client.get("/api/v1/captcha")
-    assert response.status_code == 200 and response.get_json()["captcha_id"] == "c-1"
+    assert response.status_code == 200
+    assert response.get_json() == {"captcha_id": "c-1", "image": "data:image/png;base64,xx", "expires_in": 600,
+                                   "audio_label": "Écouter", "audio_url": "/api/v1/captcha/c-1/audio"}
+
+
+def test_captcha_audio_is_wav_bytes_and_an_unknown_captcha_a_french_404(client, fake_rpc):
+    import base64
+
+    from guichet_common.errors import NotFound
+
+    wav = b"RIFF\x24\x00\x00\x00WAVEfmt "
+
+    def captcha_audio(kwargs, **call):
+        if kwargs["captcha_id"] != "c-1":
+            raise NotFound("Ce cryptogramme n'est plus valable.", slug="captcha-not-found")
+        return {"captcha_id": "c-1", "content_type": "audio/wav", "audio": base64.b64encode(wav).decode()}
+
+    fake_rpc.replies[("accounts", "captcha_audio")] = captcha_audio
+    response = client.get("/api/v1/captcha/c-1/audio")
+    assert response.status_code == 200 and response.mimetype == "audio/wav" and response.data == wav
+    assert response.headers["Cache-Control"] == "no-store"
+    unknown = client.get("/api/v1/captcha/c-2/audio")
+    assert unknown.status_code == 404 and unknown.mimetype == "application/problem+json"
+    assert unknown.get_json()["type"] == "urn:guichet:problem:captcha-not-found"
+    assert unknown.get_json()["detail"] == "Ce cryptogramme n'est plus valable."
+    assert client.get("/api/v1/captcha/" + "x" * 65 + "/audio").status_code == 404  # no RPC for that
+    assert [call["kwargs"] for call in fake_rpc.calls_to("accounts", "captcha_audio")] == [
+        {"captcha_id": "c-1"}, {"captcha_id": "c-2"}]
+
+
+def test_captcha_audio_is_rate_limited_and_documented(client, fake_rpc):
+    fake_rpc.replies[("accounts", "captcha_audio")] = {"audio": "", "content_type": "audio/wav"}
+    statuses = [client.get("/api/v1/captcha/c-1/audio").status_code for _ in range(21)]
+    assert statuses[:20] == [200] * 20 and statuses[20] == 429
+    document = client.get("/api/openapi.json").get_json()
+    operation = document["paths"]["/api/v1/captcha/{captcha_id}/audio"]["get"]
+    assert list(operation["responses"]["200"]["content"]) == ["audio/wav"]
+    assert "404" in operation["responses"]
+    captcha = document["paths"]["/api/v1/captcha"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert "$ref" in captcha["schema"] or "audio_url" in captcha["schema"]["properties"]
 
 
 def test_csv_import_is_for_administrators_and_checks_the_file(client, fake_rpc, signing_key, auth_header):

@@ -82,9 +82,8 @@ def upgrade():
     op.create_index(op.f('ix_audit_log_agent_id'), 'audit_log', ['agent_id'], unique=False)
     op.create_table('captcha_challenges',
     sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('answer_hash', sa.String(length=64), nullable=False),
+    sa.Column('text', sa.String(length=16), nullable=False),
     sa.Column('expires_at', UtcDateTime, nullable=False),
-    sa.Column('used_at', UtcDateTime, nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_captcha_challenges'))
     )
     op.create_table('refresh_families',
