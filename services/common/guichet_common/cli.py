@@ -99,15 +99,30 @@ def _cmd_config(_args):
     print(markdown_table())
 
 
+def _town_or_none(settings):
+    from .town import TownSettingsError, load_town
+
+    try:
+        return load_town(settings.town_settings)
+    except TownSettingsError as error:
+        print(f"Town settings: {error}", file=sys.stderr)
+        return None
+
+
 def _cmd_mailcatcher(args):
     import signal
     import threading
 
+    from . import devsms
     from .config import load_settings
     from .mailcatcher import MailCatcher
 
-    directory = load_settings().data_dir / "mail"
-    catcher = MailCatcher(directory, host=args.host, smtp_port=args.smtp_port, http_port=args.http_port).start()
+    settings = load_settings()
+    directory = settings.data_dir / "mail"
+    town = _town_or_none(settings)
+    catcher = MailCatcher(directory, host=args.host, smtp_port=args.smtp_port, http_port=args.http_port,
+                          sms_files=devsms.sms_files(town, settings.data_dir) if town is not None else None,
+                          timezone=(town or {}).get("timezone") or "Europe/Paris").start()
     print(f"SMTP on {args.host}:{args.smtp_port}, mails on http://{args.host}:{args.http_port}/ ({directory})",
           flush=True)
     stop = threading.Event()
@@ -122,6 +137,22 @@ def _cmd_mail(args):
     from .mailcatcher import print_mails
 
     print_mails(load_settings().data_dir / "mail", args.last)
+
+
+def _cmd_sms(args):
+    from . import devsms
+    from .config import load_settings
+
+    settings = load_settings()
+    town = _town_or_none(settings)
+    if town is None:
+        raise SystemExit(1)
+    files = devsms.sms_files(town, settings.data_dir)
+    if not files:
+        raise SystemExit("No development SMS file: the town settings' notifications.sms_providers has no "
+                         "'file' provider.")
+    print(devsms.format_sms(devsms.read_sms(files, args.last), town.get("timezone") or "Europe/Paris"))
+    print(f"# {', '.join(str(path) for path in files)}", file=sys.stderr)
 
 
 def _cmd_run(args):
@@ -172,6 +203,10 @@ def main(argv=None):
     p = sub.add_parser("mail", help="print the mails kept by the development mail catcher")
     p.add_argument("--last", type=int, default=None)
     p.set_defaults(func=_cmd_mail)
+
+    p = sub.add_parser("sms", help="print the SMS written by the development SMS provider (latest last)")
+    p.add_argument("--last", type=int, default=20, help="how many (default 20; 0 for all)")
+    p.set_defaults(func=_cmd_sms)
 
     p = sub.add_parser("run", help="run the whole suite for development (make run)")
     p.add_argument("--no-demo", action="store_true")

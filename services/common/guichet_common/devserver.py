@@ -13,6 +13,7 @@ import sys
 import time
 from importlib.metadata import entry_points
 
+from . import devsms
 from .config import load_settings
 from .mailcatcher import MailCatcher
 from .registry import installed
@@ -71,7 +72,11 @@ def main(args) -> None:
     env.setdefault("GUICHET_NOTIFICATIONS_SMTP_HOST", "127.0.0.1")
     env.setdefault("GUICHET_NOTIFICATIONS_SMTP_PORT", str(smtp))
 
-    catcher = MailCatcher(data_dir / "mail", smtp_port=smtp, http_port=page).start()
+    # The mail catcher's page shows the SMS of the development provider: the files the notifications
+    # service writes to, found from the same town settings and data directory it is given.
+    catcher = MailCatcher(data_dir / "mail", smtp_port=smtp, http_port=page,
+                          sms_files=devsms.sms_files(town, data_dir),
+                          timezone=town.get("timezone") or "Europe/Paris").start()
     children = [Child(name, [sys.executable, "-m", "guichet_common.cli", "service", name], env, log_dir)
                 for name in installed()]
     children.append(Child("gateway", [sys.executable, "-m", "gunicorn", "-c", "python:guichet_gateway.gunicorn_conf",
@@ -87,6 +92,7 @@ Guichet — {town['name']} — is starting (logs in {log_dir}).
   API docs      http://{host}/api/docs   (OpenAPI: http://{host}/api/openapi.json)
   Health        http://{host}/api/health  ·  readiness: http://{host}/api/ready
   Mail catcher  http://127.0.0.1:{page}/   (SMTP 127.0.0.1:{smtp}; or run: .venv/bin/guichet mail)
+  SMS           on the same page, section SMS   (or run: .venv/bin/guichet sms)
   Services      {', '.join(installed())}
   Dead letters  .venv/bin/guichet dlq list
 """ + ("\n".join(demo) + "\n" if demo else "") + "Press Ctrl-C to stop everything.", flush=True)

@@ -4,6 +4,11 @@
 http://127.0.0.1:8025/ (a page, and JSON at /api/messages for tests);
 ``guichet mail`` prints them in a terminal. Mails are kept as .eml files in
 $GUICHET_DATA_DIR/mail so they survive a restart.
+
+The same page has an "SMS" section with the SMS the development SMS provider
+wrote (JSON at /api/sms), when it is given the files to read
+(:func:`guichet_common.devsms.sms_files`, as ``make run`` does); ``guichet sms``
+prints them in a terminal.
 """
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+
+from . import devsms
 
 
 class MailBox:
@@ -78,7 +85,24 @@ class _SmtpHandler:
         return "250 Message accepted for delivery"
 
 
-def _http_handler(mailbox: MailBox):
+def _sms_section(sms_files, timezone: str) -> str:
+    if sms_files is None:
+        return ("<h2>SMS</h2><p>Emplacement des SMS inconnu : <code>.venv/bin/guichet sms</code> "
+                "les affiche.</p>")
+    rows = "".join(
+        f"<tr><td>{html.escape(devsms.local_time(item['time'], timezone))}</td><td>{html.escape(str(item['to'] or '?'))}"
+        f"</td><td>{html.escape(item['text'])}</td></tr>"
+        for item in reversed(devsms.read_sms(sms_files, last=SMS_ON_PAGE)))
+    files = ", ".join(html.escape(str(path)) for path in sms_files) or "aucun (pas de fournisseur « file »)"
+    return (f"<h2>SMS</h2><p>Fichier : {files}</p>"
+            + (f"<table><tr><th>Date</th><th>Destinataire</th><th>Texte</th></tr>{rows}</table>" if rows
+               else "<p>Aucun SMS envoyé.</p>"))
+
+
+SMS_ON_PAGE = 200
+
+
+def _http_handler(mailbox: MailBox, sms_files=None, timezone: str = "Europe/Paris"):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *_args):  # no access log: mails hold personal data
             pass
@@ -94,6 +118,12 @@ def _http_handler(mailbox: MailBox):
         def do_GET(self):
             if self.path == "/api/messages":
                 return self._send(200, json.dumps(mailbox.messages(), ensure_ascii=False), "application/json")
+            if self.path == "/api/sms":
+                if sms_files is None:
+                    return self._send(404, json.dumps({"detail": "Emplacement des SMS inconnu."}, ensure_ascii=False),
+                                      "application/json")
+                return self._send(200, json.dumps(devsms.read_sms(sms_files), ensure_ascii=False),
+                                  "application/json")
             if self.path.startswith("/messages/"):
                 try:
                     mail = mailbox.read(self.path.rsplit("/", 1)[-1])
@@ -111,7 +141,7 @@ def _http_handler(mailbox: MailBox):
                     f"<td><a href='/messages/{m['id']}'>{html.escape(m['subject'])}</a></td></tr>"
                     for m in reversed(mailbox.messages()))
                 body = ("<h1>Courriels reçus (développement)</h1><table><tr><th>Date</th><th>Destinataire</th>"
-                        f"<th>Objet</th></tr>{rows}</table>")
+                        f"<th>Objet</th></tr>{rows}</table>" + _sms_section(sms_files, timezone))
                 return self._send(200, _page(body), "text/html; charset=utf-8")
             return self._send(404, "Introuvable", "text/plain; charset=utf-8")
 
@@ -119,16 +149,22 @@ def _http_handler(mailbox: MailBox):
 
 
 def _page(body: str) -> str:
-    return ("<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Guichet — courriels</title>"
-            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;text-align:left}</style>"
+    return ("<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Guichet — courriels et SMS</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;text-align:left;"
+            "vertical-align:top}</style>"
             f"</head><body>{body}</body></html>")
 
 
 class MailCatcher:
-    def __init__(self, directory: Path, *, host: str = "127.0.0.1", smtp_port: int = 1025, http_port: int = 8025):
+    """``sms_files``: the development SMS files to show (None: their location is unknown here)."""
+
+    def __init__(self, directory: Path, *, host: str = "127.0.0.1", smtp_port: int = 1025, http_port: int = 8025,
+                 sms_files: list[Path] | None = None, timezone: str = "Europe/Paris"):
         self.mailbox = MailBox(directory)
+        self.sms_files = sms_files
         self.controller = Controller(_SmtpHandler(self.mailbox), hostname=host, port=smtp_port)
-        self.http = ThreadingHTTPServer((host, http_port), _http_handler(self.mailbox)) if http_port else None
+        self.http = ThreadingHTTPServer((host, http_port), _http_handler(self.mailbox, sms_files, timezone)) \
+            if http_port else None
 
     def start(self) -> "MailCatcher":
         self.controller.start()
