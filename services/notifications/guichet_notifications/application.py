@@ -8,6 +8,9 @@
   notifications (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas share),
   send each through the clients, record the outcome and its event;
 * :meth:`Notifier.purge`: retention of personalised content;
+* :meth:`Notifier.unsubscribe` / :meth:`Notifier.preferences` /
+  :meth:`Notifier.set_preferences`: opting out of (and back into)
+  non-essential messages;
 * queries and agent actions behind the RPCs.
 
 Bad input (unknown template, missing personalisation, invalid address or
@@ -37,8 +40,11 @@ from .clients.sms import OutgoingSms, SmsClient
 from .domain import sms as sms_domain
 from .domain.delivery import (ContactPoints, DeliveryFailure, NotificationStatus as S, PermanentFailure, RetryPolicy,
                               TemporaryFailure, choose_channel, classify, redact)
+from .domain import unsubscribe as unsubscribe_domain
 from .domain.templates import RenderedEmail, TemplateCatalog, TemplateError, TemplateRenderer, UnknownTemplate
-from .models import contacts, notification_events, notifications, templates
+from .domain.unsubscribe import UnsubscribeTokens, recipient_key
+from .exceptions import ExpiredUnsubscribeLink, InvalidUnsubscribeLink
+from .models import contacts, notification_events, notifications, recipient_preferences, templates
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,23 @@ class ContactUnknown(TemporaryFailure):
 
     def __init__(self):
         super().__init__("contact_unknown", "coordonnées du compte pas encore reçues")
+
+
+class Unsubscribed(PermanentFailure):
+    """A non-essential message to a recipient who opted out: not sent.
+
+    Recorded as ``permanent-failure`` with the failure code ``unsubscribed``
+    rather than under a new status: GOV.UK Notify's vocabulary has no
+    "cancelled", and a suppressed recipient is, like a suppression list at a
+    mail provider, a reason of the recipient's that no retry changes. Every
+    consumer then already knows what to do: the ``notification.failed`` event
+    (its contract's statuses unchanged) tells the sender, the agents' search
+    (``failed=true``, ``status=permanent-failure``) lists it with its French
+    reason, and nobody retries it.
+    """
+
+    def __init__(self):
+        super().__init__(unsubscribe_domain.UNSUBSCRIBED, unsubscribe_domain.UNSUBSCRIBED_REASON)
 
 
 @dataclass(frozen=True)
@@ -92,7 +115,7 @@ class Notifier:
     def __init__(self, database: Database, catalog: TemplateCatalog, renderer: TemplateRenderer, *,
                  email_client: EmailClient, sms_client: SmsClient, retry: RetryPolicy | None = None,
                  retention_days: int = 90, unsubscribe_url: str | None = None,
-                 unsubscribe_mailto: str | None = None,
+                 unsubscribe_mailto: str | None = None, unsubscribe_tokens: UnsubscribeTokens | None = None,
                  allow_international: bool = False, lease_seconds: float = 300.0,
                  clock: Callable[[], dt.datetime] = utcnow, wake: Callable[[], None] | None = None):
         self.db = database
@@ -104,6 +127,7 @@ class Notifier:
         self.retention_days = retention_days
         self.unsubscribe_url = unsubscribe_url
         self.unsubscribe_mailto = unsubscribe_mailto
+        self.unsubscribe_tokens = unsubscribe_tokens
         self.allow_international = allow_international
         self.lease = dt.timedelta(seconds=lease_seconds)
         self.clock = clock
@@ -196,6 +220,10 @@ class Notifier:
                 detail = waiting.detail  # kept as created: sent once accounts' contact command arrives
             except DeliveryFailure as failure:
                 self._fail_row(row, failure)
+                try:  # the record says what kind of message it was, even when it could not be prepared
+                    row["essential"] = self.catalog.get_template(row["template"]).essential
+                except UnknownTemplate:
+                    pass
             except sa.exc.SQLAlchemyError:
                 raise  # the database: the command is retried by the chassis
             except Exception as error:  # noqa: BLE001 - a bug of ours: recorded, an agent may resend
@@ -259,13 +287,17 @@ class Notifier:
             raise PermanentFailure("attachment_needs_email", "une pièce jointe ne peut partir que par courriel")
         if choice.channel == "email":
             address = validate_email_address(choice.address)  # InvalidEmailAddress
-            rendered: RenderedEmail = self.renderer.render_email(template, personalisation,
-                                                                 unsubscribe_url=self.unsubscribe_url)
+            self._check_subscribed(session, template.essential, row.get("recipient_account_id"), "email", address)
+            rendered: RenderedEmail = self.renderer.render_email(
+                template, personalisation,
+                unsubscribe_url=None if template.essential else self._unsubscribe_link(
+                    row.get("recipient_account_id"), address))
             if not template.essential and not (self.unsubscribe_url or self.unsubscribe_mailto):
                 raise PermanentFailure("missing_unsubscribe",
                                        "lien de désinscription non configuré pour un message non essentiel")
             return Prepared("email", address, self._version(template.name), template.essential,
                             rendered.subject, rendered.text, rendered.html)
+        self._check_subscribed(session, template.essential, row.get("recipient_account_id"), "sms", choice.address)
         rendered_sms = self.renderer.render_sms(template, personalisation)
         return Prepared("sms", choice.address, self._version(template.name), template.essential, None,
                         rendered_sms.text, None)
@@ -321,6 +353,9 @@ class Notifier:
                     prepared = self._prepare(uow.session, row)
                     changes.update(self._prepared_values(prepared))
                     row.update(changes)
+                else:  # prepared when requested: the recipient may have opted out since
+                    self._check_subscribed(uow.session, row["essential"], row["recipient_account_id"],
+                                           row["channel"], row["recipient_address"])
                 receipt = self._send(row)
             except sa.exc.SQLAlchemyError:
                 raise  # the database: the lease expires and the notification is tried again
@@ -353,11 +388,98 @@ class Notifier:
         if row["channel"] == "email":
             email = OutgoingEmail(to=row["recipient_address"], subject=row["subject"], text=row["body"],
                                   html=row["body_html"], essential=row["essential"], reference=row["id"],
-                                  unsubscribe_url=None if row["essential"] else self.unsubscribe_url,
+                                  unsubscribe_url=None if row["essential"] else self._unsubscribe_link(
+                                      row["recipient_account_id"], row["recipient_address"]),
                                   unsubscribe_mailto=None if row["essential"] else self.unsubscribe_mailto,
                                   attachments=_attachments(json.loads(row["personalisation"] or "{}")))
             return self.email_client.send(email)
         return self.sms_client.send(OutgoingSms(to=row["recipient_address"], text=row["body"], reference=row["id"]))
+
+    # --- unsubscribe and preferences --------------------------------------------------
+    def _unsubscribe_link(self, account_id: str | None, address: str | None) -> str | None:
+        """The recipient's own one-click link (a signed token added to the base URL); the bare
+        URL when no token can be made (no signer configured)."""
+        if not self.unsubscribe_url:
+            return None
+        key = recipient_key(account_id, address)
+        if self.unsubscribe_tokens is None or key is None:
+            return self.unsubscribe_url
+        return unsubscribe_domain.link(self.unsubscribe_url, self.unsubscribe_tokens.issue(key, self.clock()))
+
+    @staticmethod
+    def _receives_non_essential(session, key: str | None) -> bool:
+        if key is None:
+            return True
+        value = session.execute(sa.select(recipient_preferences.c.non_essential)
+                                .where(recipient_preferences.c.recipient == key)).scalar()
+        return True if value is None else bool(value)
+
+    def _check_subscribed(self, session, essential: bool, account_id: str | None, channel: str,
+                          address: str | None) -> None:
+        """:class:`Unsubscribed` for a non-essential message to a recipient who opted out."""
+        if essential:
+            return
+        key = recipient_key(account_id, address if channel == "email" else None)
+        if unsubscribe_domain.blocked(essential=False, receives_non_essential=self._receives_non_essential(
+                session, key)):
+            raise Unsubscribed()
+
+    def _set_preference(self, session, key: str, non_essential: bool, source: str) -> None:
+        now = self.clock()
+        values = {"non_essential": non_essential, "source": source, "updated_at": now}
+        changed = session.execute(recipient_preferences.update()
+                                  .where(recipient_preferences.c.recipient == key).values(**values)).rowcount
+        if not changed:
+            session.execute(recipient_preferences.insert().values(recipient=key, **values))
+
+    def unsubscribe(self, token) -> dict:
+        """One-click unsubscribe: the token's recipient receives no more non-essential messages.
+
+        Idempotent (a second click, or the mail provider's POST and the person's, change nothing
+        more). Raises :class:`InvalidUnsubscribeLink` / :class:`ExpiredUnsubscribeLink`."""
+        if self.unsubscribe_tokens is None:
+            raise InvalidUnsubscribeLink()
+        try:
+            key = self.unsubscribe_tokens.verify(token, self.clock())
+        except unsubscribe_domain.ExpiredUnsubscribeToken:
+            raise ExpiredUnsubscribeLink() from None
+        except unsubscribe_domain.InvalidUnsubscribeToken:
+            raise InvalidUnsubscribeLink() from None
+        for attempt in range(2):
+            try:
+                with self.db.unit_of_work() as uow:
+                    if self._receives_non_essential(uow.session, key):
+                        self._set_preference(uow.session, key, False, "one-click")
+                    uow.commit()
+                break
+            except IntegrityError:  # two clicks at the same time inserted the same row: the other one won
+                if attempt:
+                    raise
+        return {"unsubscribed": True, "scope": "non_essential"}
+
+    def _non_essential_templates(self) -> list[str]:
+        return [name for name in self.catalog if not self.catalog[name].essential]
+
+    def preferences(self, account_id: str) -> dict:
+        with self.db.engine.connect() as connection:
+            row = connection.execute(sa.select(recipient_preferences).where(
+                recipient_preferences.c.recipient == recipient_key(account_id))).mappings().first()
+        return {"non_essential": True if row is None else bool(row["non_essential"]),
+                "updated_at": row["updated_at"].isoformat() if row is not None else None,
+                "non_essential_templates": self._non_essential_templates()}
+
+    def set_preferences(self, account_id: str, non_essential: bool) -> dict:
+        """The citizen's choice (opting back in after a one-click unsubscribe included)."""
+        for attempt in range(2):
+            try:
+                with self.db.unit_of_work() as uow:
+                    self._set_preference(uow.session, recipient_key(account_id), bool(non_essential), "citizen")
+                    uow.commit()
+                break
+            except IntegrityError:
+                if attempt:
+                    raise
+        return self.preferences(account_id)
 
     def _history(self, session, notification_id: str, status: str, detail: str | None, at: dt.datetime) -> None:
         session.execute(notification_events.insert().values(notification_id=notification_id, status=status,
@@ -484,8 +606,10 @@ class Notifier:
             raise NotFound(f"Modèle inconnu : {name}") from None
         channel = channel or template.channels[0]
         try:
-            rendered = self.renderer.render(template, channel, personalisation or {},
-                                            unsubscribe_url=self.unsubscribe_url or "https://example.invalid/desinscription")
+            rendered = self.renderer.render(
+                template, channel, personalisation or {},
+                unsubscribe_url=unsubscribe_domain.link(self.unsubscribe_url or "https://example.invalid/desinscription",
+                                                        "APERCU"))
         except TemplateError as error:
             raise InvalidInput(error.detail, errors={"personalisation": [error.detail]}) from None
         base = {"template": name, "version": self._version(name), "channel": channel,

@@ -53,8 +53,8 @@ def build_notifier(database, settings, *, wake=None) -> Notifier:
                                 sms_max_segments=settings.section["sms_max_segments"])
     return Notifier(database, load_templates(), renderer, email_client=email_client, sms_client=sms_client,
                     retry=settings.retry, retention_days=settings.retention_days,
-                    unsubscribe_url=settings.section.get("unsubscribe_url"),
-                    unsubscribe_mailto=settings.section.get("unsubscribe_mailto") or settings.branding.email,
+                    unsubscribe_url=settings.unsubscribe_base_url, unsubscribe_mailto=settings.unsubscribe_mailto,
+                    unsubscribe_tokens=settings.unsubscribe_tokens(),
                     allow_international=settings.section["sms_allow_international"],
                     lease_seconds=settings.lease_seconds, wake=wake)
 

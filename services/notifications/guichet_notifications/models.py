@@ -7,10 +7,15 @@
 * ``notifications``: one row per message to send, with its delivery state;
   ``personalisation`` and the rendered content are emptied after the town's
   retention period, the delivery record stays;
-* ``notification_events``: the status history of each notification.
+* ``notification_events``: the status history of each notification;
+* ``recipient_preferences``: whether a recipient receives non-essential
+  messages (one-click unsubscribe, the citizen's own choice). Kept apart from
+  ``contacts`` on purpose: accounts' ``contact.updated`` commands rewrite a
+  contact, never this choice, and a one-click unsubscribe may arrive for an
+  account whose contact details are not here yet.
 
-The migration ``0002_notifications`` creates exactly these tables (checked by
-tests/test_migrations.py): change both together.
+The migrations (``0002_notifications``, ``0003_recipient_preferences``) create
+exactly these tables (checked by tests/test_migrations.py): change both together.
 """
 import sqlalchemy as sa
 
@@ -83,4 +88,14 @@ notification_events = sa.Table(
     sa.Column("detail", sa.String(500), nullable=True),
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Index("ix_notification_events_notification", "notification_id", "id"),
+)
+
+recipient_preferences = sa.Table(
+    "recipient_preferences", metadata,
+    # "account:<account id>", or "email:<sha256 of the address>" for a recipient without an account
+    # (guichet_notifications.domain.unsubscribe.recipient_key): no address is stored here.
+    sa.Column("recipient", sa.String(100), primary_key=True),
+    sa.Column("non_essential", sa.Boolean, nullable=False),
+    sa.Column("source", sa.String(20), nullable=False),  # one-click | citizen
+    sa.Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -50,6 +50,25 @@ class NotificationsService(GuichetService):
         page, page_size = _paging(page, page_size)
         return self.notifier.list_for_account(caller.subject, page, page_size)
 
+    @rpc
+    def my_notification_preferences(self):
+        caller = self.caller.require_citizen()
+        return self.notifier.preferences(caller.subject)
+
+    @rpc
+    def update_my_notification_preferences(self, non_essential):
+        """Opt in or out of non-essential messages; essential ones are always sent."""
+        caller = self.caller.require_citizen()
+        if not isinstance(non_essential, bool):
+            raise InvalidInput(errors={"non_essential": ["Valeur booléenne attendue (true ou false)."]})
+        return self.notifier.set_preferences(caller.subject, non_essential)
+
+    # --- anyone holding an unsubscribe link ------------------------------------------------
+    @rpc
+    def unsubscribe(self, token):
+        """RFC 8058 one-click unsubscribe: no caller check, the signed per-recipient token is the proof."""
+        return self.notifier.unsubscribe(token)
+
     # --- agents -------------------------------------------------------------------------
     @rpc
     def search_notifications(self, status=None, recipient=None, template=None, failed=False, page=1, page_size=20):

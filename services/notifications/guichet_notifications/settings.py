@@ -8,8 +8,9 @@ Town settings, ``notifications`` section (every key optional)::
       test_mode: false            # true: nothing leaves, everything is recorded as delivered
       from_address: ne-pas-repondre@ville.example   # default: GUICHET_NOTIFICATIONS_SMTP_FROM
       reply_to: mairie@ville.example
-      unsubscribe_url: https://ville.example/mon-compte/preferences
-      unsubscribe_mailto: mairie@ville.example   # default: the town's contact email
+      unsubscribe_url: https://api.ville.example/api/v1/notifications/unsubscribe   # see below
+      unsubscribe_mailto: mairie@ville.example   # also in List-Unsubscribe (manual handling)
+      unsubscribe_link_days: 365  # how long an unsubscribe link stays valid
       sms_transliterate: false
       sms_max_segments: 3
       sms_allow_international: false
@@ -21,24 +22,49 @@ Town settings, ``notifications`` section (every key optional)::
       retry: {max_attempts: 8, base_delay: 30, multiplier: 3, max_delay: 3600}
 
 Without ``sms_providers`` SMS are written to ``$GUICHET_DATA_DIR/sms.jsonl``
-(the development provider).
+(the development provider; ``guichet sms`` and the mail catcher read the same
+file, see ``guichet_common.devsms``).
+
+Unsubscribe links (non-essential emails): ``<base>?token=<signed token>`` in
+``List-Unsubscribe`` (with ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``)
+and in the footer. The base is the gateway's
+``<public_url>/api/v1/notifications/unsubscribe``; ``unsubscribe_url``
+overrides it when the API is not served under ``public_url`` (another host, a
+reverse proxy path): it must lead to that same gateway route, which answers
+the one-click ``POST`` and shows a confirmation page on ``GET``. The token is
+signed with ``GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET`` (several,
+comma-separated: the first signs, all verify); unset, a random secret is made
+once and kept in ``$GUICHET_DATA_DIR/keys/notifications-unsubscribe.secret``
+(development: replicas that do not share that directory must get the variable).
+Without a usable https base (plain http is accepted for a loopback host only),
+the ``mailto:`` (``unsubscribe_mailto``, else the town's contact email) is the
+only way out, as before.
 """
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from guichet_common import town as town_settings
+from guichet_common import devsms, town as town_settings
 
 from .clients.email import EmailIdentity, SmtpConfig
 from .clients.sms import BrevoSmsClient, FileSmsClient, HttpSmsConfig, RecordingSmsClient
 from .domain.delivery import RateLimiter, RetryPolicy
 from .domain.templates import TownBranding
+from .domain.unsubscribe import MIN_SECRET_BYTES, UnsubscribeTokens, usable_one_click_url
+
+log = logging.getLogger(__name__)
+
+UNSUBSCRIBE_SECRET_VARIABLE = "GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET"
+UNSUBSCRIBE_ROUTE = "/api/v1/notifications/unsubscribe"
 
 
 class _Strict(ma.Schema):
@@ -73,6 +99,7 @@ class NotificationsSection(_Strict):
     reply_to = fields.Email(load_default=None, allow_none=True)
     unsubscribe_url = fields.Url(load_default=None, allow_none=True, schemes={"https"})
     unsubscribe_mailto = fields.Email(load_default=None, allow_none=True)
+    unsubscribe_link_days = fields.Integer(load_default=365, validate=validate.Range(min=1, max=3660))
     sms_transliterate = fields.Boolean(load_default=False)
     sms_max_segments = fields.Integer(load_default=3, validate=validate.Range(min=1, max=10))
     sms_allow_international = fields.Boolean(load_default=False)
@@ -114,11 +141,31 @@ class NotificationSettings:
     concurrency: int = 8
     purge_interval: float = 3600.0
     lease_seconds: float = 300.0
+    unsubscribe_secrets: tuple[bytes, ...] = ()
+    """From GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET; empty: the development secret file."""
     extra: dict = field(default_factory=dict)
 
     @property
     def test_mode(self) -> bool:
         return bool(self.section["test_mode"])
+
+    @property
+    def unsubscribe_base_url(self) -> str | None:
+        """Where unsubscribe links point (their token added), or None when no usable one-click URL exists."""
+        url = self.section.get("unsubscribe_url")
+        if not url and self.branding.portal_url:
+            url = self.branding.portal_url.rstrip("/") + UNSUBSCRIBE_ROUTE
+        return url if usable_one_click_url(url) else None
+
+    @property
+    def unsubscribe_mailto(self) -> str | None:
+        """The ``mailto:`` of List-Unsubscribe: the configured one; the town's contact email only as
+        the last resort (no one-click URL), since someone at the town hall must then act by hand."""
+        return self.section.get("unsubscribe_mailto") or (None if self.unsubscribe_base_url else self.branding.email)
+
+    def unsubscribe_tokens(self) -> UnsubscribeTokens:
+        secrets_ = list(self.unsubscribe_secrets) or [development_secret(self.data_dir)]
+        return UnsubscribeTokens(secrets_, max_age=timedelta(days=self.section["unsubscribe_link_days"]))
 
     def sms_routes(self) -> list:
         """``(client, limiter)`` pairs in priority order."""
@@ -130,7 +177,7 @@ class NotificationSettings:
         for index, provider in enumerate(providers):
             name = provider.get("name") or f"{provider['type']}-{index + 1}"
             if provider["type"] == "file":
-                client = FileSmsClient(provider.get("path") or self.data_dir / "sms.jsonl", name=name)
+                client = FileSmsClient(provider.get("path") or devsms.default_path(self.data_dir), name=name)
             else:
                 key = provider.get("api_key") or (os.environ.get(provider["api_key_env"])
                                                   if provider.get("api_key_env") else None)
@@ -143,6 +190,42 @@ class NotificationSettings:
             limiter = RateLimiter(provider["rate_per_second"]) if provider.get("rate_per_second") else None
             routes.append((client, limiter))
         return routes
+
+
+def parse_secrets(value: str) -> tuple[bytes, ...]:
+    """GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET: one or more comma-separated secrets of 32 bytes at least."""
+    items = tuple(item.strip().encode("utf-8") for item in value.split(",") if item.strip())
+    if not items or any(len(item) < MIN_SECRET_BYTES for item in items):
+        raise SettingsError(f"{UNSUBSCRIBE_SECRET_VARIABLE}: each secret needs {MIN_SECRET_BYTES} characters at "
+                            "least (e.g. openssl rand -hex 32)")
+    return items
+
+
+def development_secret(data_dir: Path) -> bytes:
+    """The secret kept in ``<data_dir>/keys/notifications-unsubscribe.secret``, made at first use.
+
+    Written to a temporary file then hard-linked into place, so that two
+    processes starting together agree on one secret and never read half of it.
+    """
+    path = Path(data_dir) / "keys" / "notifications-unsubscribe.secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)
+            log.warning("unsubscribe secret generated in the data directory: set %s in production "
+                        "(every replica needs the same one)", UNSUBSCRIBE_SECRET_VARIABLE)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the one
+        finally:
+            tmp.unlink()
+    value = path.read_text(encoding="ascii").strip()
+    if len(value) < MIN_SECRET_BYTES:
+        raise SettingsError(f"{path}: unsubscribe secret too short; delete the file to make a new one")
+    return value.encode("ascii")
 
 
 def branding_from_town(town: dict) -> TownBranding:
@@ -199,6 +282,8 @@ def load_settings(town: dict | None = None, environ=None) -> NotificationSetting
             data_dir=Path(_env(environ, "GUICHET_DATA_DIR", "./var")),
             poll_interval=float(_env(environ, "GUICHET_NOTIFICATIONS_POLL_INTERVAL", "1")),
             concurrency=int(_env(environ, "GUICHET_NOTIFICATIONS_CONCURRENCY", "8")),
+            unsubscribe_secrets=(parse_secrets(environ[UNSUBSCRIBE_SECRET_VARIABLE])
+                                 if _env(environ, UNSUBSCRIBE_SECRET_VARIABLE) else ()),
         )
     except (ValueError, TypeError) as error:
         raise SettingsError(f"notifications settings: {error}") from error

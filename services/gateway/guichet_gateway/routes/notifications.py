@@ -1,13 +1,32 @@
-"""Notifications: a citizen's own history; for agents, search, failures, resend and template preview.
+"""Notifications: a citizen's own history and preferences; one-click unsubscribe; for agents, search,
+failures, resend and template preview.
 
 The gateway checks the shape of requests (French 422 problems); the
 notifications service decides who may see what (a citizen only their own
-notifications; any authenticated agent, whatever their role, the agent routes).
+notifications and preferences; any authenticated agent, whatever their role,
+the agent routes; anyone holding a signed unsubscribe link, that link's
+recipient's opt-out).
+
+The unsubscribe route is the target of the ``List-Unsubscribe`` header and of
+the footer link of non-essential emails:
+
+* ``POST`` (RFC 8058 one-click: mail providers send ``List-Unsubscribe=One-Click``
+  as ``application/x-www-form-urlencoded`` or ``multipart/form-data``, the token
+  in the query string) records the opt-out and answers JSON, or a small French
+  page when a browser posts the confirmation form;
+* ``GET`` (a person clicking the footer link) only shows that confirmation form:
+  link scanners and prefetchers follow links, so a ``GET`` never unsubscribes.
 """
 from __future__ import annotations
 
+import html
+
+import marshmallow as ma
+from flask import Response, request
 from flask.views import MethodView
 from marshmallow import fields, validate
+
+from guichet_common.errors import GuichetError, InvalidInput
 
 from ..api import Blueprint
 from ..auth import require_agent, require_citizen
@@ -37,6 +56,27 @@ class SearchSchema(PageSchema):
     failed = fields.Boolean(load_default=False, metadata={"description": "Only the failed notifications."})
 
 
+class PreferencesSchema(GuichetSchema):
+    non_essential = fields.Boolean(required=True, metadata={
+        "description": "Receive non-essential messages (reminders, new invoice, request progress, statements). "
+                       "Essential ones (security, acknowledgements, decisions, receipts) are always sent."})
+
+
+class UnsubscribeQuerySchema(GuichetSchema):
+    token = fields.String(validate=validate.Length(min=1, max=512),
+                          metadata={"description": "The signed token of the link (List-Unsubscribe)."})
+
+
+class UnsubscribeFormSchema(GuichetSchema):
+    class Meta:
+        # RFC 8058's body is "List-Unsubscribe=One-Click"; whatever else a mail provider adds must not
+        # turn a one-click unsubscribe into an error.
+        unknown = ma.EXCLUDE
+
+    token = fields.String(validate=validate.Length(min=1, max=512))
+    list_unsubscribe = fields.String(data_key="List-Unsubscribe", metadata={"example": "One-Click"})
+
+
 class PreviewSchema(GuichetSchema):
     personalisation = fields.Dict(keys=fields.String(), load_default=dict)
     channel = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["email", "sms"]))
@@ -50,6 +90,100 @@ class MyNotifications(MethodView):
     def get(self, query, caller):
         """My notifications (emails and SMS sent to me), newest first."""
         return _notifications("my_notifications", caller, page=query["page"], page_size=query["page_size"])
+
+
+@blp.route("/me/notification-preferences")
+class MyPreferences(MethodView):
+    @require_citizen
+    @blp.response(200)
+    def get(self, caller):
+        """Whether I receive non-essential messages (essential ones are always sent)."""
+        return _notifications("my_notification_preferences", caller)
+
+    @require_citizen
+    @blp.arguments(PreferencesSchema)
+    @blp.response(200)
+    def patch(self, body, caller):
+        """Opt in or out of non-essential messages (reminders, new invoice, request progress, statements)."""
+        return _notifications("update_my_notification_preferences", caller, non_essential=body["non_essential"])
+
+
+def _wants_html() -> bool:
+    accept = request.accept_mimetypes
+    return accept.quality("text/html") > max(accept.quality("application/json"),
+                                             accept.quality("application/problem+json"))
+
+
+_PAGE_HEADERS = {
+    # The token is in the address: no referrer, no third-party resource, no indexing, no framing.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _page(status: int, title: str, body: str) -> Response:
+    document = (
+        "<!doctype html><html lang='fr'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:system-ui,sans-serif;max-width:36em;"
+        "margin:3em auto;padding:0 1em;line-height:1.5;color:#161616}button{font:inherit;padding:.5em 1.2em;"
+        "background:#000091;color:#fff;border:0;cursor:pointer}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    return Response(document, status=status, mimetype="text/html", headers=_PAGE_HEADERS)
+
+
+_ESSENTIAL_NOTE = ("<p>Les messages essentiels (sécurité de votre compte, accusés de réception, décisions, reçus "
+                   "de paiement) continueront de vous être envoyés. Vous pouvez changer d'avis à tout moment "
+                   "depuis votre espace citoyen, rubrique préférences de notification.</p>")
+
+
+@blp.route("/notifications/unsubscribe")
+class Unsubscribe(MethodView):
+    @blp.arguments(UnsubscribeQuerySchema, location="query")
+    @blp.doc(responses={"200": {"description": "Page de confirmation (text/html)",
+                                "content": {"text/html": {"schema": {"type": "string"}}}}})
+    def get(self, query):
+        """The page the footer link of a non-essential email opens: a button confirms (nothing changes on GET)."""
+        if not query.get("token"):
+            return _page(400, "Lien de désinscription incomplet",
+                         "<p>Ce lien de désinscription est incomplet : vérifiez qu'il a été copié en entier.</p>")
+        return _page(200, "Ne plus recevoir les messages non essentiels", (
+            "<p>Vous ne recevrez plus les rappels et informations non essentielles de votre mairie "
+            "(rappels, nouvelle facture disponible, avancement de vos demandes, relevés).</p>"
+            + _ESSENTIAL_NOTE +
+            "<form method='post'>"
+            f"<input type='hidden' name='token' value='{html.escape(query['token'], quote=True)}'>"
+            "<input type='hidden' name='List-Unsubscribe' value='One-Click'>"
+            "<button type='submit'>Confirmer la désinscription</button></form>"))
+
+    @blp.arguments(UnsubscribeQuerySchema, location="query")
+    @blp.arguments(UnsubscribeFormSchema, location="form")
+    @blp.response(200)
+    def post(self, query, form):
+        """One-click unsubscribe (RFC 8058) from non-essential messages; idempotent.
+
+        The token comes from the link's query string (mail providers) or the form body (the
+        confirmation page). An invalid or expired link is a 400 problem
+        (``urn:guichet:problem:unsubscribe-link-invalid`` / ``unsubscribe-link-expired``)."""
+        token = form.get("token") or query.get("token")
+        try:
+            if not token:
+                raise InvalidInput(errors={"token": ["Le jeton du lien de désinscription est requis."]})
+            result = _notifications("unsubscribe", None, token=token)
+        except GuichetError as error:
+            if not _wants_html():
+                raise
+            problem = error.problem()
+            return _page(problem.get("status") or 400, problem.get("title") or "Désinscription impossible",
+                         f"<p>{html.escape(problem.get('detail') or '')}</p>")
+        if _wants_html():
+            return _page(200, "Désinscription enregistrée",
+                         "<p>Vous ne recevrez plus les messages non essentiels de votre mairie.</p>"
+                         + _ESSENTIAL_NOTE)
+        return result
 
 
 @blp.route("/agent/notifications")

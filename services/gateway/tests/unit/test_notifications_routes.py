@@ -36,3 +36,101 @@ def test_agent_search_resend_and_preview(client, fake_rpc, signing_key, auth_hea
                        headers=agent).status_code == 422
     fake_rpc.replies[("notifications", "get_notification")] = Forbidden()
     assert client.get("/api/v1/agent/notifications/n-1", headers=agent).status_code == 403
+
+
+def test_my_preferences_are_read_and_changed_as_the_caller(client, fake_rpc, signing_key, auth_header):
+    citizen = auth_header(signing_key.token(sub="acc-9"))
+    assert client.get("/api/v1/me/notification-preferences").status_code == 401
+    assert client.patch("/api/v1/me/notification-preferences", json={"non_essential": False}).status_code == 401
+    fake_rpc.replies[("notifications", "my_notification_preferences")] = {"non_essential": True}
+    response = client.get("/api/v1/me/notification-preferences", headers=citizen)
+    assert response.status_code == 200 and response.get_json() == {"non_essential": True}
+    assert fake_rpc.calls_to("notifications", "my_notification_preferences")[0]["caller"].subject == "acc-9"
+    fake_rpc.replies[("notifications", "update_my_notification_preferences")] = lambda **call: {
+        "non_essential": call["kwargs"]["non_essential"]}
+    response = client.patch("/api/v1/me/notification-preferences", json={"non_essential": False}, headers=citizen)
+    assert response.status_code == 200 and response.get_json() == {"non_essential": False}
+    [call] = fake_rpc.calls_to("notifications", "update_my_notification_preferences")
+    assert call["caller"].subject == "acc-9" and call["kwargs"] == {"non_essential": False}
+    for body in ({}, {"non_essential": "peut-être"}, {"non_essential": False, "sms": False}):
+        bad = client.patch("/api/v1/me/notification-preferences", json=body, headers=citizen)
+        assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+    agent = auth_header(signing_key.token(sub="ag-1", kind="agent", roles=["agent_accueil"]))
+    assert client.get("/api/v1/me/notification-preferences", headers=agent).status_code == 403
+
+
+def test_one_click_unsubscribe_accepts_the_rfc_8058_form_post(client, fake_rpc):
+    fake_rpc.replies[("notifications", "unsubscribe")] = {"unsubscribed": True, "scope": "non_essential"}
+    # What a mail provider sends (RFC 8058 §3.1): the token in the URL, the form body, no credentials.
+    response = client.post("/api/v1/notifications/unsubscribe?token=v1.abc.def", data="List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and response.get_json()["unsubscribed"] is True
+    multipart = client.post("/api/v1/notifications/unsubscribe?token=v1.abc.def",
+                            data={"List-Unsubscribe": "One-Click"}, content_type="multipart/form-data")
+    assert multipart.status_code == 200
+    in_body = client.post("/api/v1/notifications/unsubscribe", data={"token": "v1.xyz.uvw",
+                                                                      "List-Unsubscribe": "One-Click"})
+    assert in_body.status_code == 200
+    without_body = client.post("/api/v1/notifications/unsubscribe?token=v1.abc.def")
+    assert without_body.status_code == 200
+    calls = fake_rpc.calls_to("notifications", "unsubscribe")
+    assert [c["kwargs"] for c in calls] == [{"token": "v1.abc.def"}, {"token": "v1.abc.def"}, {"token": "v1.xyz.uvw"},
+                                            {"token": "v1.abc.def"}]
+    assert all(c["caller"] is None for c in calls)  # anonymous: the signed token is the proof
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_unsubscribe_without_token_or_with_an_invalid_one_is_a_french_problem(client, fake_rpc):
+    from guichet_common.rpc_client import RemoteProblem
+
+    missing = client.post("/api/v1/notifications/unsubscribe", data="List-Unsubscribe=One-Click",
+                          content_type="application/x-www-form-urlencoded")
+    assert missing.status_code == 422 and "token" in missing.get_json()["errors"]
+    assert not fake_rpc.calls_to("notifications", "unsubscribe")
+    fake_rpc.replies[("notifications", "unsubscribe")] = RemoteProblem({
+        "type": "urn:guichet:problem:unsubscribe-link-invalid", "title": "Lien de désinscription invalide",
+        "status": 400, "detail": "Ce lien de désinscription n'est pas valide."})
+    response = client.post("/api/v1/notifications/unsubscribe?token=v1.forged.sig", data="List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["type"] == "urn:guichet:problem:unsubscribe-link-invalid"
+    assert body["detail"] == "Ce lien de désinscription n'est pas valide."
+    assert client.post("/api/v1/notifications/unsubscribe?token=" + "x" * 600).status_code == 422
+    # Other routes still refuse form bodies.
+    assert client.patch("/api/v1/me/notification-preferences", data="non_essential=false",
+                        content_type="application/x-www-form-urlencoded").status_code in (401, 415)
+
+
+def test_the_footer_link_shows_a_confirmation_page_and_never_unsubscribes_on_get(client, fake_rpc):
+    fake_rpc.replies[("notifications", "unsubscribe")] = {"unsubscribed": True, "scope": "non_essential"}
+    page = client.get("/api/v1/notifications/unsubscribe?token=v1.a'b<c.d", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    assert "Confirmer la désinscription" in text and "<form method='post'>" in text
+    assert "value='v1.a&#x27;b&lt;c.d'" in text  # escaped
+    assert page.headers["Referrer-Policy"] == "no-referrer" and "default-src 'none'" in page.headers[
+        "Content-Security-Policy"]
+    assert not fake_rpc.calls_to("notifications", "unsubscribe")
+    assert client.get("/api/v1/notifications/unsubscribe").status_code == 400
+    # The browser posts the form: it gets a page back, not JSON.
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    done = client.post("/api/v1/notifications/unsubscribe", data={"token": "v1.a.b", "List-Unsubscribe": "One-Click"},
+                       headers=browser)
+    assert done.status_code == 200 and done.mimetype == "text/html"
+    assert "Désinscription enregistrée" in done.get_data(as_text=True)
+    from guichet_common.rpc_client import RemoteProblem
+
+    fake_rpc.replies[("notifications", "unsubscribe")] = RemoteProblem({
+        "type": "urn:guichet:problem:unsubscribe-link-expired", "title": "Lien de désinscription expiré",
+        "status": 400, "detail": "Ce lien de désinscription a expiré."})
+    expired = client.post("/api/v1/notifications/unsubscribe", data={"token": "v1.a.b"}, headers=browser)
+    assert expired.status_code == 400 and "Ce lien de désinscription a expiré." in expired.get_data(as_text=True)
+
+
+def test_the_unsubscribe_route_is_documented_with_its_form_body(client):
+    document = client.get("/api/openapi.json").get_json()
+    post = document["paths"]["/api/v1/notifications/unsubscribe"]["post"]
+    assert "application/x-www-form-urlencoded" in post["requestBody"]["content"]
+    assert "security" not in post
+    assert "text/html" in document["paths"]["/api/v1/notifications/unsubscribe"]["get"]["responses"]["200"]["content"]

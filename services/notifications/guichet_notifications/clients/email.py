@@ -10,8 +10,9 @@ Messages are built with :class:`email.message.EmailMessage` (policy
 * ``Auto-Submitted: auto-generated`` (RFC 3834) so that out-of-office robots
   do not answer a no-reply address;
 * ``List-Unsubscribe`` (RFC 2369) and ``List-Unsubscribe-Post:
-  List-Unsubscribe=One-Click`` (RFC 8058) on non-essential messages only;
-  essential ones (security, acknowledgements, decisions, receipts) never
+  List-Unsubscribe=One-Click`` (RFC 8058) on non-essential messages only
+  (the link carries the recipient's signed token, see
+  :mod:`guichet_notifications.domain.unsubscribe`); essential ones (security, acknowledgements, decisions, receipts) never
   carry them, and a non-essential message without an unsubscribe link is
   refused (a bug of the caller);
 * ``multipart/alternative`` (text, HTML), wrapped in ``multipart/mixed`` when
@@ -50,6 +51,7 @@ from ..domain.delivery import (
     TechnicalFailure,
     classify,
 )
+from ..domain.unsubscribe import usable_one_click_url
 
 # --- messages ----------------------------------------------------------------------
 
@@ -181,8 +183,9 @@ def build_message(email: OutgoingEmail, identity: EmailIdentity, *,
     to = validate_email_address(email.to)
     if not email.essential and not (email.unsubscribe_url or email.unsubscribe_mailto):
         raise TechnicalFailure("missing_unsubscribe", "a non-essential email needs an unsubscribe link")
-    if email.unsubscribe_url and not re.match(r"^https://[^\s<>,]+$", email.unsubscribe_url):
-        raise TechnicalFailure("invalid_unsubscribe_url", "the unsubscribe link must be an https URL")
+    if email.unsubscribe_url and not usable_one_click_url(email.unsubscribe_url):
+        raise TechnicalFailure("invalid_unsubscribe_url", "the unsubscribe link must be an https URL "
+                                                          "(http only for a loopback host, in development)")
     subject = " ".join(email.subject.split())
     if not subject:
         raise TechnicalFailure("empty_subject", "empty subject")

@@ -248,6 +248,68 @@ def test_agent_rpcs_and_citizen_history(service, smtp, amqp_uri, rpc):
     assert preview["subject"] == "Accusé de réception de votre demande n° DEM-2026-000123"
 
 
+def test_one_click_unsubscribe_stops_non_essential_messages_and_survives_contact_updates(service, smtp, amqp_uri,
+                                                                                        rpc):
+    from urllib.parse import parse_qs, urlsplit
+
+    from guichet_common.rpc_client import RemoteProblem
+
+    _process, engine, _ = service
+    sink, _ = smtp
+    citizen = Caller(kind="citizen", subject=ACCOUNT)
+    details = {"account_id": ACCOUNT, "email": "jeanne.martin@example.org", "preference": "email"}
+    reminder = {"template": "reminder", "recipient": {"account_id": ACCOUNT},
+                "personalisation": {"action": "sortir vos encombrants", "date": "2026-03-10T07:00:00+01:00"}}
+    command(amqp_uri, CONTACT, details)
+    command(amqp_uri, REQUESTED, reminder)
+    [mail] = wait_for(lambda: sink.to("jeanne.martin@example.org"), timeout=15, message="the reminder")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = mail["List-Unsubscribe"].strip("<>")
+    assert link.startswith("https://ville.example/preferences?token=")  # the town's override of the base URL
+    token = parse_qs(urlsplit(link).query)["token"][0]
+
+    assert rpc.call("notifications", "unsubscribe", kwargs={"token": token}) == {
+        "unsubscribed": True, "scope": "non_essential"}  # anonymous: the signed token is the proof
+    assert rpc.call("notifications", "unsubscribe", kwargs={"token": token})["unsubscribed"] is True  # idempotent
+    with pytest.raises(RemoteProblem) as invalid:
+        rpc.call("notifications", "unsubscribe", kwargs={"token": token[:-3] + "AAA"})
+    assert invalid.value.problem()["type"] == "urn:guichet:problem:unsubscribe-link-invalid"
+    assert invalid.value.problem()["status"] == 400 and "lien de désinscription" in invalid.value.problem()["detail"]
+
+    command(amqp_uri, CONTACT, {**details, "display_name": "Jeanne Martin"})  # accounts re-sends the contact
+    wait_for(lambda: _contact_name(engine) == "Jeanne Martin", message="the new contact details")
+    assert rpc.call("notifications", "my_notification_preferences", caller=citizen)["non_essential"] is False
+    command(amqp_uri, REQUESTED, reminder)
+    command(amqp_uri, REQUESTED, {"template": "demande_acknowledgement", "recipient": {"account_id": ACCOUNT},
+                                  "personalisation": ACK})
+    [blocked] = wait_for(lambda: rows(engine, failure_code="unsubscribed"), timeout=15, message="the opt-out")
+    assert blocked["status"] == "permanent-failure" and blocked["template"] == "reminder"
+    wait_for(lambda: len(sink.to("jeanne.martin@example.org")) == 2, timeout=15, message="the essential mail")
+    assert "Accusé de réception" in sink.to("jeanne.martin@example.org")[1]["Subject"]
+    found = rpc.call("notifications", "search_notifications", kwargs={"failed": True}, caller=AGENT)
+    assert [(i["id"], i["failure_code"]) for i in found["items"]] == [(blocked["id"], "unsubscribed")]
+
+    with pytest.raises(RemoteProblem) as anonymous:
+        rpc.call("notifications", "update_my_notification_preferences", kwargs={"non_essential": True})
+    assert anonymous.value.problem()["status"] == 401
+    with pytest.raises(RemoteProblem) as agent:
+        rpc.call("notifications", "my_notification_preferences", caller=AGENT)
+    assert agent.value.problem()["status"] == 403
+    with pytest.raises(RemoteProblem) as not_a_boolean:
+        rpc.call("notifications", "update_my_notification_preferences", kwargs={"non_essential": "oui"},
+                 caller=citizen)
+    assert not_a_boolean.value.problem()["status"] == 422
+    assert rpc.call("notifications", "update_my_notification_preferences", kwargs={"non_essential": True},
+                    caller=citizen)["non_essential"] is True
+    command(amqp_uri, REQUESTED, reminder)
+    wait_for(lambda: len(sink.to("jeanne.martin@example.org")) == 3, timeout=15, message="opted back in")
+
+
+def _contact_name(engine):
+    with engine.connect() as connection:
+        return connection.execute(sa.text("SELECT display_name FROM contacts")).scalar()
+
+
 def test_an_event_from_another_service_gives_one_email_and_a_duplicate_none(processes, databases, smtp, amqp_uri):
     """Through a test-only event contract (the demarches service does not exist yet)."""
     from guichet_common import migrations

@@ -248,3 +248,145 @@ def test_non_essential_mails_carry_list_unsubscribe_and_need_a_way_out(notifier)
     assert with_url["List-Unsubscribe"] == "<https://ville.example/preferences>"
     assert with_mailto["List-Unsubscribe"] == "<mailto:mairie@ville.example?subject=unsubscribe>"
     assert row(notifier, refused)["failure_code"] == "missing_unsubscribe"
+
+
+# --- one-click unsubscribe and preferences ------------------------------------------------
+
+REMINDER = {"action": "sortir vos encombrants", "date": "2026-03-10T07:00:00+01:00"}
+UNSUBSCRIBE_URL = "https://ville.example/api/v1/notifications/unsubscribe"
+
+
+@pytest.fixture
+def signed(notifier):
+    from guichet_notifications.domain.unsubscribe import UnsubscribeTokens
+
+    notifier.unsubscribe_url = UNSUBSCRIBE_URL
+    notifier.unsubscribe_tokens = UnsubscribeTokens([b"k" * 32])
+    return notifier
+
+
+def reminder(n, recipient=None, **extra):
+    return n.request(msg(), {"template": "reminder", "recipient": recipient or {"account_id": ACCOUNT},
+                             "personalisation": REMINDER, **extra})
+
+
+def token_of(mail):
+    from urllib.parse import parse_qs, urlsplit
+
+    [link] = [part.strip(" <>") for part in mail["List-Unsubscribe"].split(",") if "https://" in part]
+    assert link.startswith(UNSUBSCRIBE_URL + "?token=")
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def test_the_one_click_link_stops_non_essential_messages_and_nothing_else(signed, clock):
+    contact(signed)
+    reminder(signed)
+    signed.deliver_due()
+    [mail] = signed.email_client.messages
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    token = token_of(mail)
+    assert f"{UNSUBSCRIBE_URL}?token={token}" in mail.get_body(("plain",)).get_content()  # the footer link too
+    assert signed.preferences(ACCOUNT)["non_essential"] is True
+    assert signed.unsubscribe(token) == {"unsubscribed": True, "scope": "non_essential"}
+    assert signed.unsubscribe(token) == {"unsubscribed": True, "scope": "non_essential"}  # idempotent
+    assert signed.preferences(ACCOUNT)["non_essential"] is False
+
+    blocked_mail = reminder(signed)
+    blocked_sms = reminder(signed, channel="sms")
+    acknowledgement = signed.request(msg(), {"template": "demande_acknowledgement",
+                                             "recipient": {"account_id": ACCOUNT}, "personalisation": ACK})
+    decision_sms = signed.request(msg(), {"template": "demande_decision", "recipient": {"account_id": ACCOUNT},
+                                          "channel": "sms", "personalisation": {
+                                              "demande_number": "D1", "procedure_name": "P", "decision": "accord",
+                                              "decided_at": "2026-03-02T10:00:00+01:00"}})
+    signed.deliver_due()
+    for notification_id in (blocked_mail, blocked_sms):
+        record = row(signed, notification_id)
+        assert record["status"] == "permanent-failure" and record["failure_code"] == "unsubscribed"
+        assert "désinscrit" in record["failure_reason"] and record["essential"] is False
+        assert record["next_attempt_at"] is None
+    assert row(signed, acknowledgement)["status"] == "delivered"  # essential: always sent
+    assert row(signed, decision_sms)["status"] == "delivered"
+    assert len(signed.email_client.messages) == 2 and len(signed.sms_client.sent) == 1
+    assert "List-Unsubscribe" not in signed.email_client.messages[1]
+    failed = [e for e in events(signed) if e["type"].endswith("notification.failed.v1")]
+    assert {e["data"]["notification_id"] for e in failed} == {blocked_mail, blocked_sms}
+    assert {e["data"]["failure_code"] for e in failed} == {"unsubscribed"}
+    assert {e["data"]["status"] for e in failed} == {"permanent-failure"}
+    found = signed.search(failed=True)  # what an agent sees
+    assert {i["id"] for i in found["items"]} == {blocked_mail, blocked_sms}
+    assert {i["failure_code"] for i in found["items"]} == {"unsubscribed"}
+    assert signed.search(status="permanent-failure", recipient=ACCOUNT)["total"] == 2
+    mine = signed.list_for_account(ACCOUNT)["items"]
+    assert {i["failure_reason"] for i in mine if i["status"] == "permanent-failure"} == {
+        "non envoyé : le destinataire s'est désinscrit des messages non essentiels"}
+
+
+def test_contact_updates_keep_the_opt_out_and_the_citizen_can_opt_back_in(signed, clock):
+    assert signed.set_preferences(ACCOUNT, False)["non_essential"] is False  # before any contact details
+    contact(signed)
+    contact(signed, email="jeanne.nouvelle@example.org", preference="sms")  # accounts re-sends the contact
+    assert signed.preferences(ACCOUNT)["non_essential"] is False
+    assert row(signed, reminder(signed))["failure_code"] == "unsubscribed"
+    answer = signed.set_preferences(ACCOUNT, True)
+    assert answer["non_essential"] is True and answer["updated_at"] == clock.now.isoformat()
+    assert set(answer["non_essential_templates"]) == {"reminder", "invoice_available", "demande_status_changed",
+                                                      "family_account_statement"}
+    sent = reminder(signed)
+    signed.deliver_due()
+    assert row(signed, sent)["status"] == "delivered"
+    assert signed.preferences("another-account")["non_essential"] is True  # one account's choice only
+
+
+def test_an_opt_out_between_request_and_delivery_stops_the_message(signed, clock):
+    contact(signed)
+    signed.email_client.failures = [smtplib.SMTPResponseException(451, b"greylisted")]
+    waiting = reminder(signed)
+    signed.deliver_due()
+    assert row(signed, waiting)["status"] == "temporary-failure"
+    signed.set_preferences(ACCOUNT, False)
+    clock.advance(11)
+    assert signed.deliver_due() == 1
+    record = row(signed, waiting)
+    assert record["status"] == "permanent-failure" and record["failure_code"] == "unsubscribed"
+    assert signed.email_client.messages == []
+
+
+def test_a_recipient_without_an_account_is_unsubscribed_by_address(signed):
+    reminder(signed, {"email": "voisin@example.org"})
+    signed.deliver_due()
+    [mail] = signed.email_client.messages
+    token = token_of(mail)
+    assert "voisin" not in token
+    signed.unsubscribe(token)
+    blocked = reminder(signed, {"email": "Voisin@Example.org"})
+    other = reminder(signed, {"email": "autre@example.org"})
+    signed.deliver_due()
+    assert row(signed, blocked)["failure_code"] == "unsubscribed"
+    assert row(signed, other)["status"] == "delivered"
+    from guichet_notifications.models import recipient_preferences
+
+    with signed.db.engine.connect() as c:
+        stored = c.execute(sa.select(recipient_preferences)).mappings().all()
+    assert [(r["non_essential"], r["source"]) for r in stored] == [(False, "one-click")]
+    assert "voisin" not in stored[0]["recipient"]  # a digest, not the address
+
+
+def test_invalid_and_expired_links_are_french_problems(signed, clock):
+    from guichet_notifications.domain.unsubscribe import UnsubscribeTokens
+    from guichet_notifications.exceptions import ExpiredUnsubscribeLink, InvalidUnsubscribeLink
+
+    good = signed.unsubscribe_tokens.issue("account:" + ACCOUNT, clock.now)
+    forged = UnsubscribeTokens([b"x" * 32]).issue("account:" + ACCOUNT, clock.now)
+    for bad in (forged, "v1.abc.def", "", None, good[:-1] + ("A" if good[-1] != "A" else "B")):
+        with pytest.raises(InvalidUnsubscribeLink) as error:
+            signed.unsubscribe(bad)
+        problem = error.value.problem()
+        assert problem["type"] == "urn:guichet:problem:unsubscribe-link-invalid" and problem["status"] == 400
+        assert problem["detail"].startswith("Ce lien de désinscription n'est pas valide")
+    clock.advance(366 * 86400)
+    with pytest.raises(ExpiredUnsubscribeLink) as expired:
+        signed.unsubscribe(good)
+    assert expired.value.problem()["type"] == "urn:guichet:problem:unsubscribe-link-expired"
+    assert "expiré" in expired.value.problem()["detail"]
+    assert signed.preferences(ACCOUNT)["non_essential"] is True  # nothing recorded

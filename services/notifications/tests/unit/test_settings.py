@@ -53,3 +53,80 @@ def test_environment_and_providers(tmp_path):
 def test_invalid_settings_stop_the_start(section, env):
     with pytest.raises(SettingsError):
         load_settings({**TOWN, "notifications": section}, env)
+
+
+def test_unsubscribe_links_point_at_the_gateway_under_the_public_url_unless_overridden(tmp_path):
+    env = {"GUICHET_DATA_DIR": str(tmp_path)}
+    settings = load_settings({**TOWN, "contact": {"email": "mairie@ville.example"}}, env)
+    assert settings.unsubscribe_base_url == "https://ville.example/api/v1/notifications/unsubscribe"
+    assert settings.unsubscribe_mailto is None  # one-click is there: no mail for the town hall to process by hand
+    override = load_settings({**TOWN, "notifications": {
+        "unsubscribe_url": "https://api.ville.example/api/v1/notifications/unsubscribe",
+        "unsubscribe_mailto": "desinscription@ville.example"}}, env)
+    assert override.unsubscribe_base_url == "https://api.ville.example/api/v1/notifications/unsubscribe"
+    assert override.unsubscribe_mailto == "desinscription@ville.example"
+    development = load_settings({**TOWN, "public_url": "http://127.0.0.1:8000"}, env)
+    assert development.unsubscribe_base_url == "http://127.0.0.1:8000/api/v1/notifications/unsubscribe"
+    plain_http = load_settings({**TOWN, "public_url": "http://ville.example", "contact": {
+        "email": "mairie@ville.example"}}, env)
+    assert plain_http.unsubscribe_base_url is None  # RFC 8058 needs https: the mailto is the way out
+    assert plain_http.unsubscribe_mailto == "mairie@ville.example"
+    with pytest.raises(SettingsError):
+        load_settings({**TOWN, "notifications": {"unsubscribe_url": "http://ville.example/x"}}, env)
+    with pytest.raises(SettingsError):
+        load_settings({**TOWN, "notifications": {"unsubscribe_link_days": 0}}, env)
+
+
+def test_the_unsubscribe_secret_comes_from_the_environment(tmp_path):
+    from datetime import datetime, timezone
+
+    from guichet_notifications.domain.unsubscribe import UnsubscribeTokens
+
+    now = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    first, second = "a" * 64, "b" * 40
+    settings = load_settings(TOWN, {"GUICHET_DATA_DIR": str(tmp_path),
+                                    "GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET": f"{first}, {second}"})
+    tokens = settings.unsubscribe_tokens()
+    old = UnsubscribeTokens([second.encode()]).issue("account:a", now)
+    assert tokens.verify(old, now) == "account:a"  # rotation: the second secret still verifies
+    assert UnsubscribeTokens([first.encode()]).verify(tokens.issue("account:a", now), now) == "account:a"
+    assert tokens.max_age.days == 365
+    assert not (tmp_path / "keys").exists()  # nothing written when the variable is set
+    for bad in ("court", f"{first},court"):
+        with pytest.raises(SettingsError, match="GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET"):
+            load_settings(TOWN, {"GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET": bad})
+
+
+def test_without_the_variable_a_development_secret_is_made_once_in_the_data_directory(tmp_path):
+    import stat
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    town = {**TOWN, "notifications": {"unsubscribe_link_days": 30}}
+    settings = load_settings(town, {"GUICHET_DATA_DIR": str(tmp_path)})
+    token = settings.unsubscribe_tokens().issue("account:a", now)
+    path = tmp_path / "keys" / "notifications-unsubscribe.secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(path.read_text().strip()) == 64
+    again = load_settings(town, {"GUICHET_DATA_DIR": str(tmp_path)}).unsubscribe_tokens()  # a restart
+    assert again.verify(token, now) == "account:a" and again.max_age.days == 30
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+    elsewhere = load_settings(town, {"GUICHET_DATA_DIR": str(tmp_path / "other")}).unsubscribe_tokens()
+    from guichet_notifications.domain.unsubscribe import InvalidUnsubscribeToken
+
+    with pytest.raises(InvalidUnsubscribeToken):
+        elsewhere.verify(token, now)
+
+
+@pytest.mark.parametrize("providers", [None, [{"type": "file", "name": "dev-file"}], "explicit"])
+def test_the_development_sms_file_is_where_guichet_sms_and_the_mail_catcher_look(tmp_path, providers):
+    from guichet_common import devsms
+    from guichet_notifications.clients.sms import OutgoingSms
+
+    if providers == "explicit":
+        providers = [{"type": "file", "name": "dev-file", "path": str(tmp_path / "ailleurs" / "sms.jsonl")}]
+    town = {**TOWN, "notifications": {"sms_providers": providers} if providers else {}}
+    data_dir = tmp_path / "var"
+    [(client, _)] = load_settings(town, {"GUICHET_DATA_DIR": str(data_dir)}).sms_routes()
+    client.send(OutgoingSms(to="+33612345678", text="Rappel : sortir vos encombrants", reference="n-1"))
+    [sms] = devsms.read_sms(devsms.sms_files(town, data_dir))
+    assert (sms["to"], sms["text"], sms["notification"]) == ("+33612345678", "Rappel : sortir vos encombrants", "n-1")
