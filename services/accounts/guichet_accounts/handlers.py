@@ -773,15 +773,20 @@ class Accounts:
             raise NotFound("Ce membre ne fait pas partie de votre foyer.")  # composed
         return row
 
+    def _editable_member(self, session, caller: Caller, member_id: str, titulaire_refusal: str):
+        """The caller's account (which must be modifiable) and one of its members other than the titulaire."""
+        account = self._account(session, caller)
+        self._ensure_can_modify(account)
+        row = self._own_member(session, account.id, member_id)
+        if row.role == "titulaire":
+            raise Conflict(titulaire_refusal)
+        return account, row
+
     def update_member(self, caller: Caller, member_id: str, changes: dict) -> dict:
         now = self.clock()
         with self.db.unit_of_work() as uow:
             s = uow.session
-            account = self._account(s, caller)
-            self._ensure_can_modify(account)
-            row = self._own_member(s, account.id, member_id)
-            if row.role == "titulaire":
-                raise Conflict(forms.TITULAIRE_FROM_PROFILE)
+            account, row = self._editable_member(s, caller, member_id, forms.TITULAIRE_FROM_PROFILE)
             data = forms.load(forms.MemberSchema(), changes, partial=True)
             if data.get("guardians") and data.get("role", row.role) != "enfant":
                 raise InvalidInput(errors={"guardians": [forms.GUARDIANS_ONLY_CHILDREN]})
@@ -799,11 +804,7 @@ class Accounts:
     def remove_member(self, caller: Caller, member_id: str) -> dict:
         with self.db.unit_of_work() as uow:
             s = uow.session
-            account = self._account(s, caller)
-            self._ensure_can_modify(account)
-            row = self._own_member(s, account.id, member_id)
-            if row.role == "titulaire":
-                raise Conflict(forms.TITULAIRE_FIXED)
+            account, row = self._editable_member(s, caller, member_id, forms.TITULAIRE_FIXED)
             s.execute(household_members.delete().where(household_members.c.id == row.id))
             uow.publish_event(EVENT.format("household_member.removed"), {
                 "account_id": account.id, "member_id": row.id, "role": row.role}, subject=f"account/{account.id}")
