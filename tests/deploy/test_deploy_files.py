@@ -272,6 +272,25 @@ def compose_semantic_problems(doc: dict) -> list[str]:
     notifications = _environment(services.get("notifications", {}))
     if notifications.get("GUICHET_NOTIFICATIONS_SMTP_HOST") != "mailcatcher":
         problems.append("notifications: mails should go to the mailcatcher service")
+    # The development SMS the notifications container writes are read by the mail catcher: both see
+    # $GUICHET_SMS_FILE on one shared named volume (their data directories are separate).
+    sms_dirs = {}
+    for name in ("notifications", "mailcatcher"):
+        sms_file = _environment(services.get(name, {})).get("GUICHET_SMS_FILE")
+        directory = str(sms_file).rsplit("/", 1)[0] if sms_file else None
+        named = [str(v).split(":") for v in services.get(name, {}).get("volumes") or []
+                 if not str(v).startswith((".", "/"))]
+        sms_dirs[name] = next((parts[0] for parts in named if len(parts) >= 2 and parts[1] == directory), None)
+        if not sms_file or sms_dirs[name] is None:
+            problems.append(f"{name}: GUICHET_SMS_FILE should be on a named volume shared for the development SMS")
+    shared = sms_dirs.get("notifications")
+    if shared and shared != sms_dirs.get("mailcatcher"):
+        problems.append("notifications and mailcatcher: the development SMS file is not on the same shared volume")
+    if shared and shared not in (doc.get("volumes") or {}):
+        problems.append(f"volume {shared} is not declared")
+    if (_environment(services.get("notifications", {})).get("GUICHET_SMS_FILE")
+            != _environment(services.get("mailcatcher", {})).get("GUICHET_SMS_FILE")):
+        problems.append("notifications and mailcatcher: GUICHET_SMS_FILE differs")
 
     # Bind-mounted files exist.
     for name, service in services.items():
@@ -330,6 +349,13 @@ def test_compose_file_is_consistent(compose):
     (lambda d: d["services"]["postgres"]["environment"].update(
         GUICHET_BILLING_DB_PASSWORD="${GUICHET_BILLING_DB_PASSWORD:-other}"), "different defaults"),
     (lambda d: d["services"]["accounts"]["healthcheck"].update(test=["CMD", "true"]), "guichet health accounts"),
+    (lambda d: d["services"]["mailcatcher"].update(volumes=d["services"]["mailcatcher"]["volumes"][:2]),
+     "development SMS"),
+    (lambda d: d["services"]["notifications"]["volumes"].__setitem__(-1, "other-sms:/var/lib/guichet-sms"),
+     "same shared volume"),
+    (lambda d: d["services"]["notifications"]["environment"].update(GUICHET_SMS_FILE="/var/lib/guichet/sms.jsonl"),
+     "development SMS"),
+    (lambda d: d["volumes"].pop("dev-sms"), "dev-sms is not declared"),
 ])
 def test_compose_checks_catch_a_broken_file(compose, mutation, expected):
     broken = copy.deepcopy(compose)

@@ -31,6 +31,7 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "GUICHET_RATELIMIT_DEFAULT": ("600/minute", "Default rate limit per client address (limits syntax, ';' separated)."),
     "GUICHET_METRICS_PORT_BASE": ("9300", "Prometheus port of the first service; the others follow in SERVICES order. 0 disables."),
     "GUICHET_METRICS_ADDR": ("127.0.0.1", "Address the metrics endpoints listen on (0.0.0.0 in containers)."),
+    "GUICHET_SMS_FILE": (None, "File the development SMS provider writes (a type: file provider without path; read by guichet sms and the mail catcher). Default: $GUICHET_DATA_DIR/sms.jsonl."),
     "GUICHET_MAILCATCHER_SMTP_PORT": ("1025", "SMTP port of the development mail catcher (make run)."),
     "GUICHET_MAILCATCHER_HTTP_PORT": ("8025", "Port of the development mail catcher's page (make run)."),
     "GUICHET_HANDLER_MAX_ATTEMPTS": ("5", "Deliveries of an event or command before it goes to the dead-letter queue."),

@@ -8,6 +8,8 @@
   notifications (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas share),
   send each through the clients, record the outcome and its event;
 * :meth:`Notifier.purge`: retention of personalised content;
+* :meth:`Notifier.sms_report`: an SMS provider's delivery report (its secret
+  checked again here), moving an accepted SMS to ``delivered`` or a failure;
 * :meth:`Notifier.unsubscribe` / :meth:`Notifier.preferences` /
   :meth:`Notifier.set_preferences`: opting out of (and back into)
   non-essential messages;
@@ -31,7 +33,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from guichet_common import context
+from guichet_common import context, smsreports
 from guichet_common.db import Database, utcnow
 from guichet_common.errors import Conflict, InvalidInput, NotFound
 
@@ -40,6 +42,7 @@ from .clients.sms import OutgoingSms, SmsClient
 from .domain import sms as sms_domain
 from .domain.delivery import (ContactPoints, DeliveryFailure, NotificationStatus as S, PermanentFailure, RetryPolicy,
                               TemporaryFailure, choose_channel, classify, redact)
+from .domain import reports as reports_domain
 from .domain import unsubscribe as unsubscribe_domain
 from .domain.templates import RenderedEmail, TemplateCatalog, TemplateError, TemplateRenderer, UnknownTemplate
 from .domain.unsubscribe import UnsubscribeTokens, recipient_key
@@ -117,6 +120,7 @@ class Notifier:
                  retention_days: int = 90, unsubscribe_url: str | None = None,
                  unsubscribe_mailto: str | None = None, unsubscribe_tokens: UnsubscribeTokens | None = None,
                  allow_international: bool = False, lease_seconds: float = 300.0,
+                 sms_report_secrets: dict[str, tuple[str, ...]] | None = None,
                  clock: Callable[[], dt.datetime] = utcnow, wake: Callable[[], None] | None = None):
         self.db = database
         self.catalog = catalog
@@ -130,6 +134,7 @@ class Notifier:
         self.unsubscribe_tokens = unsubscribe_tokens
         self.allow_international = allow_international
         self.lease = dt.timedelta(seconds=lease_seconds)
+        self.sms_report_secrets = dict(sms_report_secrets or {})
         self.clock = clock
         self.wake = wake or (lambda: None)
         self.versions: dict[str, int] = {}
@@ -394,6 +399,57 @@ class Notifier:
                                   attachments=_attachments(json.loads(row["personalisation"] or "{}")))
             return self.email_client.send(email)
         return self.sms_client.send(OutgoingSms(to=row["recipient_address"], text=row["body"], reference=row["id"]))
+
+    # --- delivery reports ---------------------------------------------------------------
+    def sms_report(self, provider: str, token, report: dict) -> dict:
+        """A delivery report of ``provider`` about one SMS it accepted.
+
+        The token must be one of the provider's report secrets (checked in constant time, whatever the
+        gateway already checked): :class:`~guichet_common.smsreports.UnknownSmsProvider` /
+        :class:`~guichet_common.smsreports.SmsReportForbidden` otherwise. A report about a message we do not
+        know, with no meaning, or repeating the current status is acknowledged and changes nothing
+        (``outcome``: ``ignored`` / ``unchanged``); a status change is recorded in the history and publishes
+        ``notification.delivered`` or ``notification.failed`` in the same unit of work, once (the update is
+        conditional on the status read, so two copies of one report racing change it once)."""
+        smsreports.check(self.sms_report_secrets, provider, token)
+        outcome = reports_domain.brevo_outcome((report or {}).get("msg_status"))
+        references = reports_domain.brevo_references(report or {})
+        if not references:
+            return {"outcome": "ignored"}
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            row = uow.session.execute(
+                sa.select(notifications).where(notifications.c.provider == provider,
+                                               notifications.c.provider_reference.in_(references),
+                                               notifications.c.channel == "sms")
+                .order_by(notifications.c.created_at.desc()).limit(1)).mappings().first()
+            if row is None:
+                return {"outcome": "ignored"}
+            row = dict(row)
+            if row["status"] == S.TEMPORARY_FAILURE.value and row["next_attempt_at"] is not None:
+                return {"outcome": "unchanged"}  # a retry is scheduled: that attempt's own receipt will tell
+            new = reports_domain.new_status(row["status"], outcome)
+            if new is None:
+                return {"outcome": "unchanged"}
+            changes: dict[str, Any] = {"status": new.value, "updated_at": now}
+            if new == S.DELIVERED:
+                changes.update(failure_code=None, failure_reason=None)
+            else:
+                changes.update(failure_code=outcome.code, failure_reason=outcome.reason, next_attempt_at=None)
+            updated = uow.session.execute(
+                notifications.update().where(notifications.c.id == row["id"],
+                                             notifications.c.status == row["status"]).values(**changes)).rowcount
+            if updated != 1:
+                return {"outcome": "unchanged"}  # another copy of the report got there first
+            row.update(changes)
+            self._history(uow.session, row["id"], new.value,
+                          f"compte rendu {provider} : {outcome.provider_status}"
+                          + (f" — {outcome.reason}" if outcome.reason else ""), now)
+            self._publish_outcome(uow, row)
+            uow.commit()
+        log.info("sms delivery report applied", extra={"fields": {"notification_id": row["id"], "status": new.value,
+                                                                   "provider": provider}})
+        return {"outcome": "updated"}
 
     # --- unsubscribe and preferences --------------------------------------------------
     def _unsubscribe_link(self, account_id: str | None, address: str | None) -> str | None:

@@ -56,7 +56,8 @@ def build_notifier(database, settings, *, wake=None) -> Notifier:
                     unsubscribe_url=settings.unsubscribe_base_url, unsubscribe_mailto=settings.unsubscribe_mailto,
                     unsubscribe_tokens=settings.unsubscribe_tokens(),
                     allow_international=settings.section["sms_allow_international"],
-                    lease_seconds=settings.lease_seconds, wake=wake)
+                    lease_seconds=settings.lease_seconds, sms_report_secrets=settings.sms_report_secrets(),
+                    wake=wake)
 
 
 class DeliveryLoop(DependencyProvider):

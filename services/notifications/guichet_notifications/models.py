@@ -14,7 +14,8 @@
   contact, never this choice, and a one-click unsubscribe may arrive for an
   account whose contact details are not here yet.
 
-The migrations (``0002_notifications``, ``0003_recipient_preferences``) create
+The migrations (``0002_notifications``, ``0003_recipient_preferences``,
+``0004_provider_reference_index``) create
 exactly these tables (checked by tests/test_migrations.py): change both together.
 """
 import sqlalchemy as sa
@@ -77,6 +78,8 @@ notifications = sa.Table(
     sa.Index("ix_notifications_due", "status", "next_attempt_at"),
     sa.Index("ix_notifications_recipient", "recipient_account_id", "created_at"),
     sa.Index("ix_notifications_created_at", "created_at"),
+    # delivery reports find their SMS by the provider's message id (0004)
+    sa.Index("ix_notifications_provider_reference", "provider", "provider_reference"),
 )
 
 notification_events = sa.Table(

@@ -69,6 +69,16 @@ class NotificationsService(GuichetService):
         """RFC 8058 one-click unsubscribe: no caller check, the signed per-recipient token is the proof."""
         return self.notifier.unsubscribe(token)
 
+    # --- SMS providers ---------------------------------------------------------------------
+    @rpc
+    def sms_delivery_report(self, provider, token, report):
+        """A provider's delivery report. No caller check: like an unsubscribe token, the provider's report
+        secret is the proof, and it is checked here again (constant time) after the gateway, so nothing
+        else on the broker can forge a report by calling this RPC (a caller header is not signed)."""
+        if not isinstance(provider, str) or not isinstance(report, dict):
+            raise InvalidInput(errors={"report": ["Objet JSON attendu."]})
+        return self.notifier.sms_report(provider, token, report)
+
     # --- agents -------------------------------------------------------------------------
     @rpc
     def search_notifications(self, status=None, recipient=None, template=None, failed=False, page=1, page_size=20):

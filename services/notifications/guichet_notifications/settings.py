@@ -17,13 +17,24 @@ Town settings, ``notifications`` section (every key optional)::
       smtp_rate_per_second: 50    # rate limit of the SMTP relay (0: none)
       sms_providers:              # tried in this order (failover)
         - {type: brevo, name: brevo, endpoint: https://api.brevo.com/v3/transactionalSMS/send,
-           api_key_env: GUICHET_NOTIFICATIONS_BREVO_API_KEY, sender: ROUBAIX, rate_per_second: 10}
+           api_key_env: GUICHET_NOTIFICATIONS_BREVO_API_KEY, sender: ROUBAIX, rate_per_second: 10,
+           report_secret_env: GUICHET_NOTIFICATIONS_BREVO_REPORT_SECRET}   # delivery reports, see below
         - {type: file, name: dev-file, path: ./var/sms.jsonl}
       retry: {max_attempts: 8, base_delay: 30, multiplier: 3, max_delay: 3600}
 
 Without ``sms_providers`` SMS are written to ``$GUICHET_DATA_DIR/sms.jsonl``
 (the development provider; ``guichet sms`` and the mail catcher read the same
 file, see ``guichet_common.devsms``).
+
+Delivery reports (HTTP providers): with ``report_secret_env`` (the variable
+holding a secret of 32 characters at least; ``report_secret`` inline for
+tests) each SMS is sent with a callback URL,
+``<public_url>/api/v1/notifications/sms-reports/<name>?token=<secret>``
+(``report_url`` replaces the part before ``?token=`` when the API is served
+elsewhere; https only), and the SMS stays ``sending`` until the provider's
+report makes it ``delivered`` or a failure. Without a secret no callback is
+given and an accepted SMS ends as ``sent``. The gateway reads the same entry
+(``guichet_common.smsreports``): give it the same variable.
 
 Unsubscribe links (non-essential emails): ``<base>?token=<signed token>`` in
 ``List-Unsubscribe`` (with ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``)
@@ -53,7 +64,7 @@ from urllib.parse import urlsplit
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from guichet_common import devsms, town as town_settings
+from guichet_common import devsms, smsreports, town as town_settings
 
 from .clients.email import EmailIdentity, SmtpConfig
 from .clients.sms import BrevoSmsClient, FileSmsClient, HttpSmsConfig, RecordingSmsClient
@@ -83,6 +94,9 @@ class SmsProvider(_Strict):
     rate_per_second = fields.Float(load_default=0, validate=validate.Range(min=0))
     connect_timeout = fields.Float(load_default=5.0, validate=validate.Range(min=0.1))
     read_timeout = fields.Float(load_default=15.0, validate=validate.Range(min=0.1))
+    report_secret = fields.String(load_default=None)
+    report_secret_env = fields.String(load_default=None)
+    report_url = fields.Url(load_default=None, schemes={"https"})
 
 
 class Retry(_Strict):
@@ -144,6 +158,8 @@ class NotificationSettings:
     unsubscribe_secrets: tuple[bytes, ...] = ()
     """From GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET; empty: the development secret file."""
     extra: dict = field(default_factory=dict)
+    environ: dict = field(default_factory=lambda: dict(os.environ), repr=False)
+    """The environment the settings were read from (for the variables named in the town settings)."""
 
     @property
     def test_mode(self) -> bool:
@@ -175,21 +191,48 @@ class NotificationSettings:
                                                         "rate_per_second": 0}]
         routes = []
         for index, provider in enumerate(providers):
-            name = provider.get("name") or f"{provider['type']}-{index + 1}"
+            name = smsreports.provider_name(provider, index)
             if provider["type"] == "file":
-                client = FileSmsClient(provider.get("path") or devsms.default_path(self.data_dir), name=name)
+                client = FileSmsClient(provider.get("path") or devsms.default_path(self.data_dir, self.environ),
+                                       name=name)
             else:
                 key = provider.get("api_key") or (os.environ.get(provider["api_key_env"])
                                                   if provider.get("api_key_env") else None)
                 if not key:
                     raise SettingsError(f"SMS provider {name}: api_key or api_key_env is required")
-                client = BrevoSmsClient(HttpSmsConfig(endpoint=provider["endpoint"], api_key=key,
-                                                      sender=provider["sender"], name=name,
-                                                      connect_timeout=provider["connect_timeout"],
-                                                      read_timeout=provider["read_timeout"]))
+                callback = self._report_callback(provider, name)
+                try:
+                    client = BrevoSmsClient(HttpSmsConfig(endpoint=provider["endpoint"], api_key=key,
+                                                          sender=provider["sender"], name=name,
+                                                          connect_timeout=provider["connect_timeout"],
+                                                          read_timeout=provider["read_timeout"],
+                                                          status_callback_url=callback))
+                except ValueError as error:
+                    raise SettingsError(f"SMS provider {name}: {error}") from error
             limiter = RateLimiter(provider["rate_per_second"]) if provider.get("rate_per_second") else None
             routes.append((client, limiter))
         return routes
+
+    def _report_callback(self, provider: dict, name: str) -> str | None:
+        try:
+            secrets_ = smsreports.provider_secrets(provider, name, self.environ)
+        except smsreports.ReportSettingsError as error:
+            raise SettingsError(str(error)) from error
+        if not secrets_:
+            return None
+        url = provider.get("report_url") or (smsreports.default_report_url(self.branding.portal_url, name)
+                                             if self.branding.portal_url else None)
+        if not url or not url.startswith("https://"):
+            raise SettingsError(f"SMS provider {name}: delivery reports need an https public_url or report_url "
+                                "(the provider posts them from the Internet)")
+        return smsreports.callback_url(url, secrets_[0])
+
+    def sms_report_secrets(self) -> dict[str, tuple[str, ...]]:
+        """``{provider name: secrets}`` of the providers whose delivery reports are accepted."""
+        try:
+            return smsreports.report_secrets({"notifications": self.section}, self.environ)
+        except smsreports.ReportSettingsError as error:
+            raise SettingsError(str(error)) from error
 
 
 def parse_secrets(value: str) -> tuple[bytes, ...]:
@@ -284,6 +327,7 @@ def load_settings(town: dict | None = None, environ=None) -> NotificationSetting
             concurrency=int(_env(environ, "GUICHET_NOTIFICATIONS_CONCURRENCY", "8")),
             unsubscribe_secrets=(parse_secrets(environ[UNSUBSCRIBE_SECRET_VARIABLE])
                                  if _env(environ, UNSUBSCRIBE_SECRET_VARIABLE) else ()),
+            environ=dict(environ),
         )
     except (ValueError, TypeError) as error:
         raise SettingsError(f"notifications settings: {error}") from error

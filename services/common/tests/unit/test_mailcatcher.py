@@ -103,6 +103,19 @@ def test_where_the_development_sms_are(tmp_path):
     assert devsms.sms_files({"notifications": {"sms_providers": [{"type": "brevo"}]}}, data) == []
 
 
+def test_guichet_sms_file_moves_the_default_file_for_every_reader_and_the_writer(tmp_path):
+    """docker-compose: the notifications and mail catcher containers have separate data directories and
+    agree on GUICHET_SMS_FILE, on a volume they share."""
+    from guichet_common import devsms
+
+    env = {"GUICHET_SMS_FILE": str(tmp_path / "shared" / "sms.jsonl")}
+    assert devsms.default_path(tmp_path / "var", env) == tmp_path / "shared" / "sms.jsonl"
+    assert devsms.sms_files({}, tmp_path / "var", env) == [tmp_path / "shared" / "sms.jsonl"]
+    assert devsms.sms_files({"notifications": {"sms_providers": [{"type": "file", "path": "/srv/sms.jsonl"}]}},
+                            tmp_path / "var", env) == [Path("/srv/sms.jsonl")]  # an explicit path wins
+    assert devsms.default_path(tmp_path / "var", {"GUICHET_SMS_FILE": ""}) == tmp_path / "var" / "sms.jsonl"
+
+
 def test_reading_the_latest_sms(tmp_path):
     from guichet_common import devsms
 

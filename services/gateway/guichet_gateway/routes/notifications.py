@@ -16,22 +16,37 @@ the footer link of non-essential emails:
   page when a browser posts the confirmation form;
 * ``GET`` (a person clicking the footer link) only shows that confirmation form:
   link scanners and prefetchers follow links, so a ``GET`` never unsubscribes.
+
+SMS delivery reports (``POST /notifications/sms-reports/<provider>``) come from
+an SMS provider, not a person: the provider's report secret, in the ``token``
+query parameter (``guichet_common.smsreports``), is checked here in constant
+time before anything else (unknown provider: 404, missing or wrong token: 403,
+both problem+json), then again by the notifications service, which receives
+only the provider name, the token and the report's status and message ids:
+the recipient's number the provider also sends is dropped here and logged
+nowhere.
 """
 from __future__ import annotations
 
+import functools
 import html
+import logging
+import os
 
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
+from guichet_common import smsreports, town
 from guichet_common.errors import GuichetError, InvalidInput
 
 from ..api import Blueprint
 from ..auth import require_agent, require_citizen
 from ..rpc import rpc_client
 from ..schemas import GuichetSchema
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("notifications", __name__, url_prefix="", description="Notifications (courriels et SMS)")
 
@@ -184,6 +199,78 @@ class Unsubscribe(MethodView):
                          "<p>Vous ne recevrez plus les messages non essentiels de votre mairie.</p>"
                          + _ESSENTIAL_NOTE)
         return result
+
+
+class SmsReportQuerySchema(GuichetSchema):
+    token = fields.String(validate=validate.Length(min=1, max=512), metadata={
+        "description": "The provider's report secret (part of the callback URL given with each SMS)."})
+
+
+class _MessageId(fields.Field):
+    """A provider's message id: a number (Brevo's ``messageId``) or a string."""
+
+    default_error_messages = {"invalid": "Identifiant de message attendu (nombre ou texte)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or len(str(value)) > 255:
+            raise self.make_error("invalid")
+        return value
+
+
+class SmsReportSchema(GuichetSchema):
+    """Brevo's transactional SMS webhook (one object per event); the fields Guichet does not use (the
+    recipient's number, credits, dates) are dropped, not refused: the provider decides its payload."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    msg_status = fields.String(required=True, validate=validate.Length(min=1, max=50), metadata={
+        "description": "delivered, sent, accepted, soft_bounce, hard_bounce, rejected, blocked…",
+        "example": "delivered"})
+    messageId = _MessageId(metadata={"description": "The provider's message id (given when it accepted the SMS).",
+                                     "example": 1511882900176220})
+    reference = fields.String(validate=validate.Length(max=255), metadata={
+        "description": "The provider's other id of the message."})
+
+
+def _report_secrets() -> dict:
+    """The providers taking delivery reports, read from the same town settings entry as the service."""
+    try:
+        return smsreports.report_secrets(town.current_town(os.environ.get("GUICHET_TOWN_SETTINGS") or None))
+    except smsreports.ReportSettingsError as error:
+        log.warning("SMS delivery reports refused: %s", error)  # names a variable, never a secret
+        return {}
+
+
+def _sms_provider_authenticated(view):
+    """Unknown provider 404, missing or wrong token 403: before the body is even read."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        smsreports.check(_report_secrets(), kwargs["provider"], request.args.get(smsreports.TOKEN_PARAMETER))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@blp.route("/notifications/sms-reports/<string:provider>")
+class SmsReports(MethodView):
+    @_sms_provider_authenticated
+    @blp.arguments(SmsReportQuerySchema, location="query")
+    @blp.arguments(SmsReportSchema)
+    @blp.response(200)
+    @blp.alt_response(403, response="FORBIDDEN",
+                      description="Jeton absent ou invalide (urn:guichet:problem:sms-report-forbidden)")
+    @blp.alt_response(404, response="NOT_FOUND",
+                      description="Fournisseur inconnu (urn:guichet:problem:sms-provider-unknown)")
+    def post(self, query, report, provider):
+        """An SMS provider's delivery report (its webhook; the secret in ``token``).
+
+        ``{"outcome": "updated"}`` when the SMS became delivered or failed, ``unchanged`` for a repeat or a
+        status with no effect, ``ignored`` for a message Guichet does not know: all acknowledged (200), so the
+        provider does not send them again."""
+        data = {key: report[key] for key in ("msg_status", "messageId", "reference") if key in report}
+        return _notifications("sms_delivery_report", None, provider=provider, token=query["token"], report=data)
 
 
 @blp.route("/agent/notifications")

@@ -353,3 +353,93 @@ def test_two_replicas_share_the_work_and_send_each_mail_once(processes, database
     import time
     time.sleep(1.0)
     assert sorted(m["To"] for m in sink.messages) == sorted(addresses)
+
+
+# --- SMS delivery reports -------------------------------------------------------------------------
+
+REPORT_SECRET = "brevo-report-secret-for-the-interface-test"
+
+
+class AcceptingSmsProvider(BaseHTTPRequestHandler):
+    """Brevo-like: accepts every SMS (201) with a messageId, and keeps what it was asked."""
+
+    bodies: list = []
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        type(self).bodies.append(body)
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps({"reference": "ab1cde2fgh3i4jklmno",
+                                     "messageId": 1511882900176220 + len(type(self).bodies)}).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def reporting_service(processes, databases, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), AcceptingSmsProvider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    AcceptingSmsProvider.bodies = []
+    town = tmp_path / "town.yaml"
+    town.write_text(yaml.safe_dump({
+        "name": "Ville de Test", "insee_code": "59512", "public_url": "https://ville.example",
+        "notifications": {"sms_providers": [
+            {"type": "brevo", "name": "brevo", "api_key": "k", "sender": "VILLE",
+             "endpoint": f"http://127.0.0.1:{server.server_address[1]}/v3/transactionalSMS/send",
+             "report_secret_env": "TEST_BREVO_REPORT_SECRET"}],
+            "unsubscribe_url": "https://ville.example/preferences"},
+    }), encoding="utf-8")
+    process = migrated_service(processes, databases, "notifications", GUICHET_TOWN_SETTINGS=str(town),
+                               TEST_BREVO_REPORT_SECRET=REPORT_SECRET, GUICHET_NOTIFICATIONS_POLL_INTERVAL="0.2")
+    engine = sa.create_engine(process.env["GUICHET_NOTIFICATIONS_DATABASE_URL"])
+    yield process, engine
+    engine.dispose()
+    server.shutdown()
+
+
+def test_an_sms_accepted_by_the_provider_becomes_delivered_by_its_report_once(reporting_service, amqp_uri, rpc,
+                                                                             amqp_spy):
+    from guichet_common.rpc_client import RemoteProblem
+
+    _process, engine = reporting_service
+    events = amqp_spy("notifications.events", "fr.guichet.notifications.notification.*.v1")
+    command(amqp_uri, REQUESTED, {"template": "reminder", "recipient": {"phone": "06 12 34 56 78"},
+                                  "personalisation": {"action": "sortir vos encombrants",
+                                                      "date": "2026-03-10T07:00:00+01:00"}})
+    [row] = wait_for(lambda: rows(engine, status="sending"), timeout=15, message="SMS accepted")
+    assert (row["provider"], row["provider_reference"]) == ("brevo", "1511882900176221")
+    [sent] = AcceptingSmsProvider.bodies
+    assert sent["webUrl"] == f"https://ville.example/api/v1/notifications/sms-reports/brevo?token={REPORT_SECRET}"
+    [accepted] = events.collect(1, timeout=10)
+    assert accepted[1]["data"]["status"] == "sent"
+
+    report = {"msg_status": "delivered", "messageId": 1511882900176221, "reference": "ab1cde2fgh3i4jklmno"}
+    with pytest.raises(RemoteProblem) as refused:
+        rpc.call("notifications", "sms_delivery_report",
+                 kwargs={"provider": "brevo", "token": "x" * 40, "report": report})
+    assert refused.value.problem()["type"] == "urn:guichet:problem:sms-report-forbidden"
+    assert rows(engine, id=row["id"])[0]["status"] == "sending"
+
+    answer = rpc.call("notifications", "sms_delivery_report",
+                      kwargs={"provider": "brevo", "token": REPORT_SECRET, "report": report})
+    assert answer == {"outcome": "updated"}
+    assert rows(engine, id=row["id"])[0]["status"] == "delivered"
+    [delivered] = events.collect(1, timeout=10)
+    assert delivered[1]["type"] == "fr.guichet.notifications.notification.delivered.v1"
+    assert delivered[1]["data"]["status"] == "delivered"
+
+    again = rpc.call("notifications", "sms_delivery_report",
+                     kwargs={"provider": "brevo", "token": REPORT_SECRET, "report": report})
+    assert again == {"outcome": "unchanged"}
+    unknown = rpc.call("notifications", "sms_delivery_report",
+                       kwargs={"provider": "brevo", "token": REPORT_SECRET,
+                               "report": {"msg_status": "delivered", "messageId": 42}})
+    assert unknown == {"outcome": "ignored"}
+    assert events.collect(1, timeout=1.5) == []  # the repeat published nothing: one event per change
+    with engine.connect() as connection:
+        history = connection.execute(sa.text("SELECT status FROM notification_events WHERE notification_id = :id "
+                                             "ORDER BY id"), {"id": row["id"]}).scalars().all()
+    assert history == ["created", "sending", "delivered"]

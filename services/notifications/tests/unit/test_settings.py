@@ -130,3 +130,9 @@ def test_the_development_sms_file_is_where_guichet_sms_and_the_mail_catcher_look
     client.send(OutgoingSms(to="+33612345678", text="Rappel : sortir vos encombrants", reference="n-1"))
     [sms] = devsms.read_sms(devsms.sms_files(town, data_dir))
     assert (sms["to"], sms["text"], sms["notification"]) == ("+33612345678", "Rappel : sortir vos encombrants", "n-1")
+
+
+def test_the_file_provider_writes_where_guichet_sms_file_says(tmp_path):
+    env = {"GUICHET_DATA_DIR": str(tmp_path / "var"), "GUICHET_SMS_FILE": str(tmp_path / "shared" / "sms.jsonl")}
+    [(client, _)] = load_settings({**TOWN, "notifications": {}}, env).sms_routes()
+    assert isinstance(client, FileSmsClient) and client.path == tmp_path / "shared" / "sms.jsonl"
