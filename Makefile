@@ -9,11 +9,11 @@ export GUICHET_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: run test test-sqlite test-postgresql venv broker migrate contracts bench clean lint
 
-$(BIN)/.installed: requirements.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+$(BIN)/.installed: requirements.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	./scripts/bootstrap-python.sh $(PYTHON)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=24' 'setuptools<82' wheel
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation $(foreach p,$(PACKAGES),-e $(p))
 	touch $@
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import jsonschema
 import kubernetes_validate
 import pytest
+from packaging.requirements import Requirement
 import yaml
 
 from guichet_common.config import SERVICES
@@ -45,6 +46,8 @@ K8S = DEPLOY / "k8s"
 DOCKERFILE = DEPLOY / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 REQUIREMENTS = ROOT / "requirements.txt"
+DEV_REQUIREMENTS = ROOT / "requirements-dev.txt"
+TEST_TOOLS = ("pytest", "pytest-timeout", "kubernetes-validate", "iniconfig", "pluggy")
 TOWN_EXAMPLE = DEPLOY / "town.example.yaml"
 INIT_DATABASES = DEPLOY / "postgres" / "init-databases.sh"
 
@@ -1006,6 +1009,8 @@ def requirements_problems(text: str) -> list[str]:
     problems = []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
+        if line == "-r requirements.txt":
+            continue
         if line and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!-]+$", line):
             problems.append(f"requirements.txt:{number}: `{line}` is not pinned with ==")
     return problems
@@ -1015,17 +1020,10 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pinned_requirements() -> dict[str, str]:
+def pinned_requirements(path: Path = REQUIREMENTS) -> dict[str, str]:
     return {_normalise(line.split("==")[0]): line.split("==")[1].strip()
-            for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines()
+            for line in path.read_text(encoding="utf-8").splitlines()
             if "==" in line and not line.lstrip().startswith("#")}
-
-
-def removed_from_image(text: str) -> list[str]:
-    """Packages a RUN of the Dockerfile uninstalls again (test tools pinned in requirements.txt)."""
-    return [name for keyword, arguments, _ in parse_dockerfile(text) if keyword == "RUN"
-            for group in re.findall(r"pip uninstall (?:--yes|-y) ([^&;|]+)", arguments)
-            for name in group.split()]
 
 
 def dockerfile_problems(text: str) -> list[str]:
@@ -1080,9 +1078,8 @@ def dockerfile_problems(text: str) -> list[str]:
             problems.append(f"package {package} is not built in the image")
     if "--no-deps" not in build_runs or build_runs.count("--no-deps") < 2:
         problems.append("our packages must be built and installed with --no-deps")
-    for name in removed_from_image(text):
-        if _normalise(name) not in pinned_requirements():
-            problems.append(f"uninstalled {name} is not in requirements.txt")
+    if "requirements-dev.txt" in build_runs:
+        problems.append("the image must not install requirements-dev.txt (test tools)")
 
     final = stages[-1]["instructions"]
     users = [a for k, a, _ in final if k == "USER"]
@@ -1137,21 +1134,31 @@ def test_requirements_are_pinned():
     assert requirements_problems(REQUIREMENTS.read_text(encoding="utf-8")) == []
 
 
-def test_packages_removed_from_the_image_are_needed_by_no_runtime_package(dockerfile_text):
-    """The image uninstalls test tools after `pip install -r`: nothing it keeps may need them."""
-    removed = {_normalise(n) for n in removed_from_image(dockerfile_text)}
-    assert removed, "the Dockerfile should drop the test tools (pytest, kubernetes-validate...)"
-    kept = (set(pinned_requirements()) | {"guichet-contracts", "guichet-common", "guichet-gateway",
-                                          *(f"guichet-{s}" for s in SERVICES)}) - removed
+def test_dev_requirements_add_only_test_tools_to_the_runtime_pins():
+    text = DEV_REQUIREMENTS.read_text(encoding="utf-8")
+    assert requirements_problems(text) == []
+    assert "-r requirements.txt" in text.splitlines()
+    runtime, dev = pinned_requirements(), pinned_requirements(DEV_REQUIREMENTS)
+    assert not set(runtime) & set(dev), "a package is pinned in both files"
+    assert not set(runtime) & set(TEST_TOOLS), "test tools belong in requirements-dev.txt"
+
+
+def test_runtime_requirements_are_complete():
+    """Every dependency of a runtime pin (and of our packages) is pinned in requirements.txt itself, so the
+    image's `pip install -r requirements.txt` resolves nothing on its own and ships no test tool."""
+    runtime = set(pinned_requirements())
+    ours = {"guichet-contracts", "guichet-common", "guichet-gateway", *(f"guichet-{s}" for s in SERVICES)}
     for distribution in metadata.distributions():
         name = _normalise(distribution.metadata["Name"])
-        if name not in kept:
+        if name not in runtime | ours:
             continue
         for requirement in distribution.requires or []:
             if "extra ==" in requirement:
                 continue
+            if ";" in requirement and not Requirement(requirement).marker.evaluate():
+                continue
             required = _normalise(re.match(r"[A-Za-z0-9._-]+", requirement).group(0))
-            assert required not in removed, f"{name} needs {required}, which the image uninstalls"
+            assert required in runtime, f"{name} needs {required}, which requirements.txt does not pin"
 
 
 @pytest.mark.parametrize("mutation, expected", [
@@ -1167,8 +1174,7 @@ def test_packages_removed_from_the_image_are_needed_by_no_runtime_package(docker
     (lambda t: t.replace('CMD ["guichet", "--help"]', "CMD guichet --help"), "JSON array"),
     (lambda t: t.replace("AGPL-3.0-or-later", "MIT"), "AGPL-3.0-or-later"),
     (lambda t: t.replace("python:3.11-slim-bookworm", "python:3.12", 1), "base image"),
-    (lambda t: t.replace("pytest-timeout kubernetes-validate", "pytest-timeout kubernetes-validates"),
-     "uninstalled kubernetes-validates is not in requirements.txt"),
+    (lambda t: t.replace("-r requirements.txt", "-r requirements-dev.txt"), "must not install requirements-dev"),
 ])
 def test_dockerfile_checks_catch_a_broken_dockerfile(dockerfile_text, mutation, expected):
     broken = mutation(dockerfile_text)
