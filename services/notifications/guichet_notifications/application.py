@@ -114,6 +114,12 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+RECEIPT_TIMEOUT = dt.timedelta(hours=72)
+"""An SMS still ``sending`` this long after the provider accepted it gets no report any more (GOV.UK Notify's
+rule): it becomes a temporary failure, so that agents see it among the failed ones."""
+NO_RECEIPT = "no_receipt"
+
+
 class Notifier:
     def __init__(self, database: Database, catalog: TemplateCatalog, renderer: TemplateRenderer, *,
                  email_client: EmailClient, sms_client: SmsClient, retry: RetryPolicy | None = None,
@@ -121,6 +127,7 @@ class Notifier:
                  unsubscribe_mailto: str | None = None, unsubscribe_tokens: UnsubscribeTokens | None = None,
                  allow_international: bool = False, lease_seconds: float = 300.0,
                  sms_report_secrets: dict[str, tuple[str, ...]] | None = None,
+                 receipt_timeout: dt.timedelta = RECEIPT_TIMEOUT,
                  clock: Callable[[], dt.datetime] = utcnow, wake: Callable[[], None] | None = None):
         self.db = database
         self.catalog = catalog
@@ -135,6 +142,7 @@ class Notifier:
         self.allow_international = allow_international
         self.lease = dt.timedelta(seconds=lease_seconds)
         self.sms_report_secrets = dict(sms_report_secrets or {})
+        self.receipt_timeout = receipt_timeout
         self.clock = clock
         self.wake = wake or (lambda: None)
         self.versions: dict[str, int] = {}
@@ -450,6 +458,34 @@ class Notifier:
         log.info("sms delivery report applied", extra={"fields": {"notification_id": row["id"], "status": new.value,
                                                                    "provider": provider}})
         return {"outcome": "updated"}
+
+    def expire_unconfirmed(self, limit: int = 500) -> int:
+        """Turn SMS whose delivery report never came (``receipt_timeout`` after acceptance) into temporary
+        failures, not retried (the provider has the message; sending it again could deliver it twice)."""
+        now = self.clock()
+        expired = 0
+        with self.db.unit_of_work() as uow:
+            rows = uow.session.execute(
+                sa.select(notifications).where(notifications.c.status == S.SENDING.value,
+                                               notifications.c.sent_at < now - self.receipt_timeout)
+                .order_by(notifications.c.sent_at).limit(limit)).mappings().all()
+            hours = int(self.receipt_timeout.total_seconds() // 3600)
+            reason = f"aucun compte rendu de remise du fournisseur en {hours} heures"
+            for found in rows:
+                row = dict(found)
+                changes = {"status": S.TEMPORARY_FAILURE.value, "failure_code": NO_RECEIPT, "failure_reason": reason,
+                           "next_attempt_at": None, "updated_at": now}
+                updated = uow.session.execute(
+                    notifications.update().where(notifications.c.id == row["id"],
+                                                 notifications.c.status == S.SENDING.value).values(**changes)).rowcount
+                if updated != 1:
+                    continue  # a report arrived meanwhile
+                row.update(changes)
+                self._history(uow.session, row["id"], S.TEMPORARY_FAILURE.value, reason, now)
+                self._publish_outcome(uow, row)
+                expired += 1
+            uow.commit()
+        return expired
 
     # --- unsubscribe and preferences --------------------------------------------------
     def _unsubscribe_link(self, account_id: str | None, address: str | None) -> str | None:

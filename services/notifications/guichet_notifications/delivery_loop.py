@@ -111,9 +111,12 @@ class DeliveryLoop(DependencyProvider):
             try:
                 if time.monotonic() - last_purge >= self.settings.purge_interval:
                     purged = self.notifier.purge()
+                    expired = self.notifier.expire_unconfirmed()
                     last_purge = time.monotonic()
                     if purged:
                         log.info("notification content purged", extra={"fields": {"count": purged}})
+                    if expired:
+                        log.warning("sms without delivery report", extra={"fields": {"count": expired}})
                 self._wakeup.clear()
                 done = self.notifier.deliver_due(self.settings.batch_size, spawn=self._deliver_batch)
             except Exception:  # noqa: BLE001 - a database outage must not end the loop

@@ -268,3 +268,22 @@ def test_a_retry_scheduled_after_a_send_failure_is_not_changed_by_a_report(notif
     with notifier.db.engine.begin() as c:  # as if an earlier attempt had been accepted under this id
         c.execute(notifications.update().values(provider="brevo", provider_reference="1511882900176221"))
     assert notifier.sms_report("brevo", SECRET, report("delivered")) == {"outcome": "unchanged"}
+
+
+def test_an_sms_without_a_report_for_72_hours_becomes_a_temporary_failure_once(notifier):
+    import datetime as dt
+
+    silent, confirmed = sms(notifier), sms(notifier)
+    notifier.sms_report("brevo", SECRET, report("delivered", message_id=record(notifier, confirmed)[0]
+                                                ["provider_reference"]))
+    assert notifier.expire_unconfirmed() == 0  # not yet 72 hours
+    notifier.clock.now += dt.timedelta(hours=72, minutes=1)
+    assert notifier.expire_unconfirmed() == 1
+    assert notifier.expire_unconfirmed() == 0
+    row, history = record(notifier, silent)
+    assert (row["status"], row["failure_code"], row["next_attempt_at"]) == ("temporary-failure", "no_receipt", None)
+    assert history[-1] == ("temporary-failure", "aucun compte rendu de remise du fournisseur en 72 heures")
+    assert record(notifier, confirmed)[0]["status"] == "delivered"
+    failed = [e["data"] for e in published(notifier) if e["type"].endswith("notification.failed.v1")]
+    assert [(d["notification_id"], d["failure_code"]) for d in failed] == [(silent, "no_receipt")]
+    assert notifier.deliver_due() == 0  # not sent again: the provider has the message
