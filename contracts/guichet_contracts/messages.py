@@ -76,6 +76,44 @@ for name, schema, summary, example in [
                       schema=schema, summary=summary, example=example))
 
 
+# --- activities (events accounts consumes; the activities service publishes them) -----
+# Defined here by their first consumer (accounts shows the household's schooled children, seed 004
+# « Enfants scolarisés du foyer »); the activities issue publishes them unchanged.
+
+class SchoolingUpdated(AccountRef):
+    member_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                              metadata={"description": "The child, as a household member id of accounts."})
+    school_year = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{4}$"),
+                                metadata={"description": "School year, e.g. 2026-2027."})
+    school = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                           metadata={"description": "Name of the school (établissement)."})
+    level = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                          metadata={"description": "Level (niveau), e.g. CP, CE1, moyenne section."})
+    class_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
+                               metadata={"description": "Class (classe) as the school names it."})
+    certificate_url = fields.String(load_default=None, allow_none=True,
+                                    validate=validate.Regexp(r"^/api/v1/[A-Za-z0-9/_.-]{1,300}$"),
+                                    metadata={"description": "Gateway path of the school registration "
+                                                             "certificate, when one exists."})
+
+
+class SchoolingEnded(AccountRef):
+    member_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                              metadata={"description": "The child, as a household member id of accounts."})
+
+
+register(Contract(type="fr.guichet.activities.schooling.updated.v1", kind="event", producer="activities",
+                  schema=SchoolingUpdated, summary="A child's schooling (year, school, level, class) was recorded "
+                                                   "or changed.",
+                  example={"account_id": _ACCOUNT, "member_id": _MEMBER, "school_year": "2026-2027",
+                           "school": "École élémentaire Jean-Marie Brison", "level": "CP",
+                           "class_name": "CP A", "certificate_url": f"/api/v1/me/schooling/{_MEMBER}/certificate"}))
+register(Contract(type="fr.guichet.activities.schooling.ended.v1", kind="event", producer="activities",
+                  schema=SchoolingEnded, summary="A child is no longer schooled in the town (left, or the "
+                                                 "registration was cancelled).",
+                  example={"account_id": _ACCOUNT, "member_id": _MEMBER}))
+
+
 # --- notifications (commands it receives) -----------------------------------
 
 class Recipient(_Strict):

@@ -1023,6 +1023,57 @@ class Accounts:
                                       .limit(min(500, int(limit)))).all()
         return [dict(r._mapping) for r in rows]
 
+    # --- schooled children (activities' events; enfance agents) --------------
+
+    SCHOOL_KEYS = ("school_year", "school", "level", "class_name", "certificate_url")
+
+    def _set_school(self, uow, account_id: str, member_id: str, school: dict | None) -> str | None:
+        """Record a child's schooling (None: no longer schooled); the member's role, or None if the member is
+        not a child of that household (removed meanwhile, or a wrong id: nothing to do)."""
+        s = uow.session
+        row = s.execute(sa.select(household_members).where(household_members.c.id == str(member_id),
+                                                           household_members.c.account_id == str(account_id))).first()
+        if row is None or row.role != "enfant":
+            return None
+        if row.school != school:
+            s.execute(household_members.update().where(household_members.c.id == row.id)
+                      .values(school=school, updated_at=self.clock()))
+            uow.publish_event(EVENT.format("household_member.changed"), {
+                "account_id": row.account_id, "member_id": row.id, "role": row.role},
+                subject=f"account/{row.account_id}")
+        return row.role
+
+    def schooling_updated(self, message_id: str, data: dict) -> bool:
+        """``activities.schooling.updated``: the school year, school, level and class shown in « Enfants
+        scolarisés du foyer ». Handled once (inbox); an unknown member is ignored, not retried."""
+        with self.db.unit_of_work() as uow:
+            if not uow.inbox.claim(message_id, "accounts.schooling_updated"):
+                return False
+            school = {key: data.get(key) for key in self.SCHOOL_KEYS}
+            applied = self._set_school(uow, data["account_id"], data["member_id"], school)
+            uow.commit()
+        return applied is not None
+
+    def schooling_ended(self, message_id: str, data: dict) -> bool:
+        with self.db.unit_of_work() as uow:
+            if not uow.inbox.claim(message_id, "accounts.schooling_ended"):
+                return False
+            applied = self._set_school(uow, data["account_id"], data["member_id"], None)
+            uow.commit()
+        return applied is not None
+
+    def agent_set_school(self, caller: Caller, account_id: str, member_id: str, school: dict | None) -> dict:
+        """An enfance agent records (or clears, with None) a child's schooling: audited."""
+        caller.require_agent("enfance")
+        form = forms.load(forms.SchoolSchema(), school) if school is not None else None
+        with self.db.unit_of_work() as uow:
+            school_value = {key: form.get(key) for key in self.SCHOOL_KEYS} if form is not None else None
+            if self._set_school(uow, account_id, member_id, school_value) is None:
+                raise NotFound("Cet enfant ne fait pas partie de ce foyer.")  # composed
+            self._audit(uow.session, caller.subject, "set_school", str(account_id), {"member_id": str(member_id)})
+            uow.commit()
+        return {"account_id": account_id, "member_id": member_id, "school": school_value}
+
     # --- city-provisioned accounts (Saint-Joseph) ----------------------------
 
     def provision_account(self, caller: Caller, data: dict) -> dict:

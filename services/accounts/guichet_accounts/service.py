@@ -14,7 +14,7 @@ from nameko.timer import timer
 
 from guichet_common import town
 from guichet_common.config import load_settings
-from guichet_common.messaging import DatabaseProvider, rpc
+from guichet_common.messaging import DatabaseProvider, event_handler, rpc
 from guichet_common.service import GuichetService
 
 from .domain import captcha
@@ -56,6 +56,16 @@ class AccountsService(GuichetService):
         purged = self.app.purge_expired()
         if any(purged.values()):
             log.info("expired accounts data purged", extra={"fields": purged})
+
+    # --- events of other services ----------------------------------------------
+
+    @event_handler("activities", "fr.guichet.activities.schooling.updated.v1")
+    def on_schooling_updated(self, event):
+        self.app.schooling_updated(event["id"], event["data"])
+
+    @event_handler("activities", "fr.guichet.activities.schooling.ended.v1")
+    def on_schooling_ended(self, event):
+        self.app.schooling_ended(event["id"], event["data"])
 
     # --- public --------------------------------------------------------------
 
@@ -168,6 +178,10 @@ class AccountsService(GuichetService):
     @rpc
     def agent_set_family_file(self, account_id, family_file_ref=None):
         return self.app.set_family_file_ref(self.caller, account_id, family_file_ref)
+
+    @rpc
+    def agent_set_school(self, account_id, member_id, school=None):
+        return self.app.agent_set_school(self.caller, account_id, member_id, school)
 
     @rpc
     def agent_audit(self, limit=50):

@@ -200,3 +200,32 @@ def test_a_captcha_has_an_audio_alternative_until_it_is_answered(accounts_servic
         rpc.call("accounts", "captcha_audio", kwargs={"captcha_id": "nope"})
     assert unknown.value.problem()["status"] == 404
     assert unknown.value.problem()["type"] == "urn:guichet:problem:captcha-not-found"
+
+
+def test_schooling_events_from_activities_reach_the_household_once(accounts_service, rpc, amqp_spy, amqp_uri):
+    from guichet_common.testing import publish, wait_for
+    from guichet_contracts.envelope import make_envelope
+
+    commands = amqp_spy("notifications.commands")
+    changes = amqp_spy("accounts.events", "fr.guichet.accounts.household_member.changed.v1")
+    accounts_service()
+    account_id, _, alice = signup(rpc, commands)
+    child = rpc.call("accounts", "add_member", kwargs={"member": {"role": "enfant", "first_name": "Eric"}},
+                     caller=alice)
+    type_ = "fr.guichet.activities.schooling.updated.v1"
+    envelope = make_envelope(type=type_, source="activities", data={
+        "account_id": account_id, "member_id": child["member_id"], "school_year": "2026-2027",
+        "school": "École élémentaire Jean-Marie Brison", "level": "CP", "class_name": "CP A"})
+    validate_message(envelope)
+    publish(amqp_uri, "activities.events", type_, envelope)
+    publish(amqp_uri, "activities.events", type_, envelope)  # delivered twice
+
+    def school():
+        members = rpc.call("accounts", "household", caller=alice)["members"]
+        return next(m["school"] for m in members if m["member_id"] == child["member_id"])
+    shown = wait_for(school, timeout=15, message="the schooling")
+    assert (shown["school"], shown["level"], shown["class_name"]) == ("École élémentaire Jean-Marie Brison", "CP",
+                                                                       "CP A")
+    [changed] = collect(changes, 1)
+    assert changed["data"] == {"account_id": account_id, "member_id": child["member_id"], "role": "enfant"}
+    assert changes.collect(1, timeout=2) == []  # the duplicate had no second effect

@@ -473,3 +473,44 @@ def test_import_and_family_file_are_for_the_right_agents_and_audited(app):
         app.set_family_file_ref(enfance, created["account_id"], "F" * 65)
     actions = [(row["agent_id"], row["action"]) for row in app.agent_audit(admin)]
     assert ("enf-1", "set_family_file_ref") in actions and ("admin-1", "provision_account") in actions
+
+
+def test_schooling_events_keep_the_schooled_children_up_to_date_once(app):
+    account_id, _, alice = register_and_activate(app)
+    child = app.add_member(alice, {"role": "enfant", "first_name": "Eric", "birth_date": "2019-05-01"})
+    spouse = app.add_member(alice, {"role": "conjoint", "first_name": "Jeanne"})
+    schooling = {"account_id": account_id, "member_id": child["member_id"], "school_year": "2026-2027",
+                 "school": "École élémentaire Jean-Marie Brison", "level": "CP", "class_name": "CP A",
+                 "certificate_url": f"/api/v1/me/schooling/{child['member_id']}/certificate"}
+    changed_before = len(messages(app, "household_member.changed.v1"))
+    assert app.schooling_updated("evt-1", schooling) is True
+    assert app.schooling_updated("evt-1", schooling) is False  # the same event again: no second effect
+    [shown] = [m for m in app.household(alice)["members"] if m["member_id"] == child["member_id"]]
+    assert shown["school"] == {key: schooling[key] for key in Accounts.SCHOOL_KEYS}
+    assert len(messages(app, "household_member.changed.v1")) == changed_before + 1
+    assert app.schooling_updated("evt-2", {**schooling, "member_id": spouse["member_id"]}) is False  # not a child
+    assert app.schooling_updated("evt-3", {**schooling, "account_id": "someone-else"}) is False
+    assert app.schooling_ended("evt-4", {"account_id": account_id, "member_id": child["member_id"]}) is True
+    [shown] = [m for m in app.household(alice)["members"] if m["member_id"] == child["member_id"]]
+    assert shown["school"] is None
+
+
+def test_enfance_agents_record_schooling_audited(app):
+    account_id, _, alice = register_and_activate(app)
+    child = app.add_member(alice, {"role": "enfant", "first_name": "Eric"})
+    enfance = Caller(kind="agent", subject="enf-1", roles=("enfance",))
+    school = {"school_year": "2026-2027", "school": "École Jules Ferry", "level": "CM1"}
+    with pytest.raises(Forbidden):
+        app.agent_set_school(Caller(kind="agent", subject="v-1", roles=("voirie",)), account_id,
+                             child["member_id"], school)
+    with pytest.raises(Forbidden):
+        app.agent_set_school(alice, account_id, child["member_id"], school)
+    recorded = app.agent_set_school(enfance, account_id, child["member_id"], school)
+    assert recorded["school"]["school"] == "École Jules Ferry" and recorded["school"]["class_name"] is None
+    with pytest.raises(InvalidInput):
+        app.agent_set_school(enfance, account_id, child["member_id"], {"school_year": "x" * 20})
+    with pytest.raises(NotFound):
+        app.agent_set_school(enfance, account_id, "no-such-child", school)
+    assert app.agent_set_school(enfance, account_id, child["member_id"], None)["school"] is None
+    admin = Caller(kind="agent", subject="admin-1", roles=("administrator",))
+    assert [r["action"] for r in app.agent_audit(admin)].count("set_school") == 2

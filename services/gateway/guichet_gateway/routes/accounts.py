@@ -517,3 +517,20 @@ def set_family_file(payload, account_id, caller):
 def audit(query, caller):
     """The latest agent actions (who, what, when), newest first."""
     return {"items": _accounts("agent_audit", caller=caller, limit=query["limit"])}
+
+
+@blp.route("/agent/accounts/<account_id>/members/<member_id>/school", methods=["PUT"])
+@require_agent("enfance")
+@blp.arguments(SchoolSchema)
+@blp.response(200)
+def set_school(school, account_id, member_id, caller):
+    """Record a child's schooling (school year, school, level, class, certificate link), audited."""
+    return _accounts("agent_set_school", caller=caller, account_id=account_id, member_id=member_id, school=school)
+
+
+@blp.route("/agent/accounts/<account_id>/members/<member_id>/school", methods=["DELETE"])
+@require_agent("enfance")
+@blp.response(200)
+def clear_school(account_id, member_id, caller):
+    """The child is no longer schooled in the town."""
+    return _accounts("agent_set_school", caller=caller, account_id=account_id, member_id=member_id, school=None)

@@ -170,3 +170,19 @@ def test_family_file_reference_and_audit_routes(client, fake_rpc, signing_key, a
     assert audit.status_code == 200 and audit.get_json()["items"][0]["action"] == "login"
     assert fake_rpc.calls_to("accounts", "agent_audit")[0]["kwargs"] == {"limit": 10}
     assert client.get("/api/v1/agent/audit?limit=5000", headers=admin).status_code == 422
+
+
+def test_school_routes_are_for_enfance_agents(client, fake_rpc, signing_key, auth_header):
+    fake_rpc.replies[("accounts", "agent_set_school")] = lambda **call: {"school": call["kwargs"]["school"]}
+    enfance = auth_header(signing_key.token(sub="ag-5", kind="agent", roles=["enfance"]))
+    voirie = auth_header(signing_key.token(sub="ag-4", kind="agent", roles=["voirie"]))
+    school = {"school_year": "2026-2027", "school": "École Jules Ferry", "level": "CM1"}
+    url = "/api/v1/agent/accounts/a-1/members/m-1/school"
+    assert client.put(url, json=school, headers=voirie).status_code == 403
+    response = client.put(url, json=school, headers=enfance)
+    assert response.status_code == 200 and response.get_json()["school"] == school
+    assert fake_rpc.calls_to("accounts", "agent_set_school")[0]["kwargs"] == {
+        "account_id": "a-1", "member_id": "m-1", "school": school}
+    assert client.put(url, json={"school_year": "x" * 20}, headers=enfance).status_code == 422
+    assert client.delete(url, headers=enfance).status_code == 200
+    assert fake_rpc.calls_to("accounts", "agent_set_school")[-1]["kwargs"]["school"] is None
