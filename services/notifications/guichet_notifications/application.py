@@ -444,16 +444,10 @@ class Notifier:
                 changes.update(failure_code=None, failure_reason=None)
             else:
                 changes.update(failure_code=outcome.code, failure_reason=outcome.reason, next_attempt_at=None)
-            updated = uow.session.execute(
-                notifications.update().where(notifications.c.id == row["id"],
-                                             notifications.c.status == row["status"]).values(**changes)).rowcount
-            if updated != 1:
+            detail = f"compte rendu {provider} : {outcome.provider_status}" + (
+                f" — {outcome.reason}" if outcome.reason else "")
+            if not self._change_status(uow, row, changes, detail, now):
                 return {"outcome": "unchanged"}  # another copy of the report got there first
-            row.update(changes)
-            self._history(uow.session, row["id"], new.value,
-                          f"compte rendu {provider} : {outcome.provider_status}"
-                          + (f" — {outcome.reason}" if outcome.reason else ""), now)
-            self._publish_outcome(uow, row)
             uow.commit()
         log.info("sms delivery report applied", extra={"fields": {"notification_id": row["id"], "status": new.value,
                                                                    "provider": provider}})
@@ -475,15 +469,8 @@ class Notifier:
                 row = dict(found)
                 changes = {"status": S.TEMPORARY_FAILURE.value, "failure_code": NO_RECEIPT, "failure_reason": reason,
                            "next_attempt_at": None, "updated_at": now}
-                updated = uow.session.execute(
-                    notifications.update().where(notifications.c.id == row["id"],
-                                                 notifications.c.status == S.SENDING.value).values(**changes)).rowcount
-                if updated != 1:
-                    continue  # a report arrived meanwhile
-                row.update(changes)
-                self._history(uow.session, row["id"], S.TEMPORARY_FAILURE.value, reason, now)
-                self._publish_outcome(uow, row)
-                expired += 1
+                if self._change_status(uow, row, changes, reason, now):  # False: a report arrived meanwhile
+                    expired += 1
             uow.commit()
         return expired
 
@@ -572,6 +559,19 @@ class Notifier:
                 if attempt:
                     raise
         return self.preferences(account_id)
+
+    def _change_status(self, uow, row: dict, changes: dict, detail: str, now: dt.datetime) -> bool:
+        """Apply ``changes`` if the notification still has the status ``row`` was read with (two reports, or a
+        report and the receipt timeout, racing: one wins), with its history line and outcome event."""
+        updated = uow.session.execute(
+            notifications.update().where(notifications.c.id == row["id"],
+                                         notifications.c.status == row["status"]).values(**changes)).rowcount
+        if updated != 1:
+            return False
+        row.update(changes)
+        self._history(uow.session, row["id"], changes["status"], detail, now)
+        self._publish_outcome(uow, row)
+        return True
 
     def _history(self, session, notification_id: str, status: str, detail: str | None, at: dt.datetime) -> None:
         session.execute(notification_events.insert().values(notification_id=notification_id, status=status,
