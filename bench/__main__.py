@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -28,13 +26,12 @@ from guichet_common import amqp
 from guichet_common.db import Database, messaging_tables, new_metadata, utcnow
 from guichet_common.relay import OutboxRelay
 from guichet_common.rpc_client import RpcClient
-from guichet_common.testing import TestVhost
 
 from bench import accounts as accounts_bench
 from bench import notifications as notifications_bench
 from bench.services import fill
-from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKER_CLASS, WORKERS, free_port, gunicorn, stop, \
-    wait_port, wrk
+from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKER_CLASS, WORKERS, free_port, gunicorn, \
+    in_fresh_vhost, stop, wait_port, wrk
 
 OUTBOX_MESSAGES = int(os.environ.get("BENCH_OUTBOX_MESSAGES", "5000"))
 
@@ -118,17 +115,11 @@ def outbox_benchmark(workdir: Path, amqp_uri: str) -> dict:
 
 
 def main() -> None:
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed: apt-get install wrk (make bench installs it)")
-    vhost = TestVhost().create()
-    workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-"))
-    try:
-        http = http_benchmarks(workdir, vhost.uri)
-        outbox = outbox_benchmark(workdir, vhost.uri)
-        notifications = notifications_bench.run(workdir, vhost.uri)
-        accounts = accounts_bench.run(workdir, vhost.uri)
-    finally:
-        vhost.delete()
+    def run_all(workdir: Path, amqp_uri: str):
+        return (http_benchmarks(workdir, amqp_uri), outbox_benchmark(workdir, amqp_uri),
+                notifications_bench.run(workdir, amqp_uri), accounts_bench.run(workdir, amqp_uri))
+
+    http, outbox, notifications, accounts = in_fresh_vhost(run_all, "guichet-bench-")
     plain, inproc, gateway = http["plain"], http["inproc"], http["gateway"]
     print(f"\nGuichet benchmarks — {os.cpu_count()} cores, wrk {CONNECTIONS} connections × {DURATION} s, "
           f"gunicorn {WORKERS} {WORKER_CLASS} workers × {THREADS} threads\n")

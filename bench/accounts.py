@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from guichet_common.rpc_client import RpcClient
-from guichet_common.testing import TestVhost
 
-from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKERS, free_port, gunicorn, stop, wait_port, wrk
+from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKERS, free_port, gunicorn, in_fresh_vhost, stop, \
+    wait_port, wrk
 
 
 def _login_script(workdir: Path, identifier: str, password: str) -> Path:
@@ -96,14 +94,7 @@ def report(results: dict) -> None:
 
 
 def main() -> None:
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    vhost = TestVhost().create()
-    workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-accounts-"))
-    try:
-        results = run(workdir, vhost.uri)
-    finally:
-        vhost.delete()
+    results = in_fresh_vhost(run, "guichet-bench-accounts-")
     print(f"\n{os.cpu_count()} cores, gunicorn {WORKERS} gthread workers × {THREADS} threads")
     report(results)
 

@@ -16,7 +16,6 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,10 +26,9 @@ import yaml
 from aiosmtpd.controller import Controller
 
 from guichet_common import amqp, migrations
-from guichet_common.testing import TestVhost
 from guichet_contracts.envelope import make_envelope
 
-from bench.tools import stop
+from bench.tools import in_fresh_vhost, stop
 
 COUNT = int(os.environ.get("BENCH_NOTIFICATIONS", "2000"))
 PACED_RATE = float(os.environ.get("BENCH_NOTIFICATIONS_RATE", "50"))
@@ -174,12 +172,7 @@ def report(result: dict) -> None:
 
 
 def main() -> None:
-    vhost = TestVhost().create()
-    workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-notifications-"))
-    try:
-        report(run(workdir, vhost.uri))
-    finally:
-        vhost.delete()
+    report(in_fresh_vhost(run, "guichet-bench-notifications-", needs_wrk=False))
 
 
 if __name__ == "__main__":

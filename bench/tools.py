@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
@@ -66,3 +69,17 @@ def wrk(url: str, *extra: str) -> dict:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50_ms": latency(50), "p99_ms": latency(99), "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def in_fresh_vhost(run: Callable[[Path, str], object], prefix: str, *, needs_wrk: bool = True):
+    """``run(workdir, amqp_uri)`` in a new RabbitMQ vhost (deleted afterwards) and a new work directory."""
+    from guichet_common.testing import TestVhost
+
+    if needs_wrk and not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk (make bench installs it)")
+    vhost = TestVhost().create()
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return run(workdir, vhost.uri)
+    finally:
+        vhost.delete()
