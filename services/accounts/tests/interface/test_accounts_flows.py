@@ -229,3 +229,12 @@ def test_schooling_events_from_activities_reach_the_household_once(accounts_serv
     [changed] = collect(changes, 1)
     assert changed["data"] == {"account_id": account_id, "member_id": child["member_id"], "role": "enfant"}
     assert changes.collect(1, timeout=2) == []  # the duplicate had no second effect
+
+    from guichet_common import dlq
+    bad = make_envelope(type=type_, source="activities", data={
+        "account_id": account_id, "member_id": child["member_id"], "school_year": "2026", "school": "X",
+        "level": "CP"})
+    publish(amqp_uri, "activities.events", type_, bad)  # refused by the contract: kept, not applied
+    [letter] = wait_for(lambda: dlq.list_dead_letters(amqp_uri, "accounts"), timeout=15, message="dead letter")
+    assert letter["message_id"] == bad["id"] and "school_year" in letter["error"]
+    assert school()["school_year"] == "2026-2027"
