@@ -1025,7 +1025,7 @@ class Accounts:
 
     # --- schooled children (activities' events; enfance agents) --------------
 
-    SCHOOL_KEYS = ("school_year", "school", "level", "class_name", "certificate_url")
+    SCHOOL_KEYS = tuple(forms.SchoolSchema().fields)  # what « Enfants scolarisés du foyer » shows per child
 
     def _set_school(self, uow, account_id: str, member_id: str, school: dict | None) -> str | None:
         """Record a child's schooling (None: no longer schooled); the member's role, or None if the member is
