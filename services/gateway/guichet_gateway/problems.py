@@ -3,8 +3,7 @@
 Sources of errors and how they are shaped:
 - ``GuichetError`` raised here or by a service (``RemoteProblem``, the RPC
   client's ``ServiceUnavailable``/``ServiceTimeout``): their own problem;
-- werkzeug's HTTP errors (404, 405, 413, 415, 429 from Flask-Limiter, 422 from
-  webargs): the French problem of their status code;
+- werkzeug's HTTP errors (404, 405, 413, 415, 422 from webargs): the French problem of their status code;
 - ``RemoteError`` and any other exception: a 500 whose text never leaves the
   gateway (it may hold personal data or internals), logged with the request id.
 """
@@ -133,7 +132,7 @@ def _headers_for(error: GuichetError, source: HTTPException | None = None) -> di
         # A service's lock-out (login throttling) tells clients when to come back, as RFC 9110 says.
         headers["Retry-After"] = str(int(-(-retry_after // 1)))
     if source is not None:
-        # Allow (405), Retry-After (429 without Flask-Limiter headers)... but not werkzeug's Content-Type.
+        # Allow (405)... but not werkzeug's Content-Type.
         headers.update({name: value for name, value in source.get_headers() if name.lower() != "content-type"})
     return headers
 

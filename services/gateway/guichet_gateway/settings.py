@@ -16,7 +16,7 @@ from guichet_common.config import SERVICES, load_settings
 # name -> (default, description), same shape as guichet_common.config.VARIABLES.
 GATEWAY_VARIABLES: dict[str, tuple[str, str]] = {
     "GUICHET_RATELIMIT_STORAGE_URI": (
-        "memory://", "Flask-Limiter storage. memory:// counts per worker process; "
+        "memory://", "Rate-limit counts store (limits storage URI). memory:// counts per worker process; "
                      "use redis://host:6379 to share the counts between workers and pods."),
     "GUICHET_RATELIMIT_DEFAULT": (
         "600/minute", "Default rate limit per client address on every route (limits syntax, ';' separated)."),

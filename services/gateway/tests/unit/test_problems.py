@@ -150,7 +150,7 @@ def test_a_service_lock_out_is_a_429_with_its_retry_after_header(client, fake_rp
          "detail": "Trop de tentatives.", "retry_after": 899.2})
     response = client.get("/api/v1/test/rpc/accounts/locked")
     body = assert_problem(response, 429, "too-many-requests")
-    # Flask-Limiter keeps the later of its own reset and ours, re-counted from "now": 899 or 900.
+    # The rate limiter keeps the later of its own reset (a minute at most) and the service's.
     assert int(response.headers["Retry-After"]) in (899, 900) and body["retry_after"] == 899.2
 
 
