@@ -41,6 +41,14 @@ def test_unknown_method_is_an_internal_error(probe, rpc):
         rpc.call("probe", "no_such_method")
 
 
+def test_a_call_with_the_wrong_arguments_is_an_internal_error_and_runs_nothing(probe, rpc):
+    with pytest.raises(InternalError):
+        rpc.call("probe", "sleep", 0, 1)  # one argument too many
+    with pytest.raises(InternalError):
+        rpc.call("probe", "refuse", kwargs={"nom": "x"})  # an argument it does not take
+    assert rpc.call("probe", "sleep", 0) == 0  # the right call still works
+
+
 def test_a_service_that_never_ran_is_unavailable_at_once(rpc):
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable):
