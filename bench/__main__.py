@@ -30,8 +30,8 @@ from guichet_common.rpc_client import RpcClient
 from bench import accounts as accounts_bench
 from bench import notifications as notifications_bench
 from bench.services import fill
-from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKER_CLASS, WORKERS, free_port, gunicorn, \
-    in_fresh_vhost, stop, wait_port, wrk
+from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKER_CLASS, WORKERS, broker_pids, cpu_seconds, \
+    free_port, gunicorn, in_fresh_vhost, process_group, stop, wait_port, wrk
 
 OUTBOX_MESSAGES = int(os.environ.get("BENCH_OUTBOX_MESSAGES", "5000"))
 
@@ -71,7 +71,14 @@ def http_benchmarks(workdir: Path, amqp_uri: str) -> dict:
             servers.append(server)
             wait_port(port)
             subprocess.run(["wrk", "-t1", "-c4", "-d2s", f"http://127.0.0.1:{port}{path}"], capture_output=True)
+            # Where the CPU goes per request: on a small machine the processes share the same cores,
+            # so their sum bounds the throughput (and, at a fixed number of connections, the latency).
+            groups = {"gateway": process_group(server), "service": process_group(service), "broker": broker_pids()}
+            before = {group: cpu_seconds(pids) for group, pids in groups.items()}
             results[name] = wrk(f"http://127.0.0.1:{port}{path}")
+            requests = results[name]["rps"] * DURATION
+            results[name]["cpu_ms"] = {group: (cpu_seconds(pids) - before[group]) * 1000 / requests
+                                       for group, pids in groups.items() if pids}
             stop(server)
         return results
     finally:
@@ -134,6 +141,12 @@ def main() -> None:
     print(f"gateway/ceiling ratio: {gateway['rps'] / plain['rps']:.2f}")
     print(f"gateway p99: {gateway['p99_ms']:.1f} ms (target < 50 ms) — "
           f"{'OK' if gateway['p99_ms'] < 50 else 'ABOVE TARGET'}")
+    cpu = gateway["cpu_ms"]
+    total = sum(cpu.values())
+    print("CPU per request through the gateway: " + ", ".join(f"{group} {ms:.2f} ms" for group, ms in cpu.items())
+          + f" (plain Flask: {plain['cpu_ms'].get('gateway', 0):.2f} ms); {total:.2f} ms in all → at most "
+          f"~{(os.cpu_count() or 1) * 1000 / total:.0f} req/s on {os.cpu_count()} cores, i.e. ≥ "
+          f"{CONNECTIONS * total / (os.cpu_count() or 1):.0f} ms mean latency at {CONNECTIONS} connections")
     relay_ratio = outbox["relay_per_s"] / outbox["raw_pika_confirms_per_s"]
     print(f"\noutbox relay: {outbox['relay_per_s']:.0f} msg/s vs raw pika with confirms "
           f"{outbox['raw_pika_confirms_per_s']:.0f} msg/s: ratio {relay_ratio:.2f} (target ≥ 0.50) — "

@@ -56,6 +56,30 @@ def stop(process: subprocess.Popen) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def process_group(process: subprocess.Popen) -> list[int]:
+    """The pids of ``process``'s group (gunicorn's master and workers, a service and its children)."""
+    out = subprocess.run(["pgrep", "-g", str(os.getpgid(process.pid))], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def broker_pids() -> list[int]:
+    """The local RabbitMQ's Erlang VM, if it runs on this machine and is visible to us."""
+    out = subprocess.run(["pgrep", "-f", "beam.*rabbit"], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU consumed so far by ``pids`` (from /proc; a pid gone is counted as 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url: str, *extra: str) -> dict:
     """``extra``: more wrk options (a header, a Lua script for POST bodies)."""
     out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", *extra, url],
