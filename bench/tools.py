@@ -68,16 +68,21 @@ def broker_pids() -> list[int]:
     return [int(pid) for pid in out.split()]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU consumed so far by ``pids`` (from /proc; a pid gone is counted as 0)."""
-    total = 0
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU consumed so far by each of ``pids`` that still runs (from /proc)."""
+    seconds = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two ``cpu_seconds`` readings by the processes present in both."""
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
 
 
 def wrk(url: str, *extra: str) -> dict:
