@@ -61,8 +61,8 @@ class Gunicorn:
             try:
                 if requests.get(f"{self.base_url}/api/health", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or the worker is still importing the app (a slow machine)
             if time.monotonic() > deadline:
                 raise AssertionError(f"gunicorn did not answer in 30 s:\n{self.log()}")
             time.sleep(0.2)
