@@ -90,3 +90,10 @@ def test_the_sweep_frees_expired_counters_and_keeps_live_ones():
     time.sleep(0.05)
     storage.sweep()
     assert "gone" not in storage.storage and storage.get("kept") == 1
+
+
+def test_a_shared_redis_store_that_is_down_lets_requests_through(make_app, caplog):
+    # The README's production set-up (GUICHET_RATELIMIT_STORAGE_URI=redis://...) with nothing listening.
+    client = make_app(ratelimit_default="1/minute", ratelimit_storage_uri="redis://127.0.0.1:1/0").test_client()
+    assert [client.get("/api/v1/").status_code for _ in range(2)] == [200, 200]
+    assert "rate-limit store unreachable" in caplog.text
