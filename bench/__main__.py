@@ -33,7 +33,8 @@ from bench import accounts as accounts_bench
 from bench import notifications as notifications_bench
 from bench.services import fill
 from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKER_CLASS, WORKERS, broker_pids, cpu_seconds, \
-    cpu_used, free_port, gunicorn, in_fresh_vhost, process_group, stop, wait_port, wrk
+    cpu_used, free_port, gunicorn, in_fresh_vhost, process_group, stop, wait_port, \
+    warm_up, wrk
 
 OUTBOX_MESSAGES = int(os.environ.get("BENCH_OUTBOX_MESSAGES", "5000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -76,14 +77,14 @@ def http_benchmarks(workdir: Path, amqp_uri: str) -> dict:
             wait_port(port)
             urls[name] = (servers[-1], f"http://127.0.0.1:{port}{path}")
         for _server, url in urls.values():  # every worker booted before anything is measured
-            subprocess.run(["wrk", "-t1", "-c4", "-d2s", url], capture_output=True)
+            warm_up(url)
         # The three apps are measured back to back in each round and a round's ratios are paired: a
         # shared or throttled machine changes speed over minutes, and this keeps that out of the ratios.
         rounds = []
         for _ in range(ROUNDS):
             measured = {}
             for name, (server, url) in urls.items():
-                subprocess.run(["wrk", "-t1", "-c4", "-d2s", url], capture_output=True)
+                warm_up(url)
                 # Where the CPU goes per request: on a small machine the processes share the same
                 # cores, so their sum bounds the throughput (and, with a fixed number of
                 # connections, the mean latency).

@@ -18,7 +18,7 @@ from pathlib import Path
 from guichet_common.rpc_client import RpcClient
 
 from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKERS, free_port, gunicorn, in_fresh_vhost, stop, \
-    wait_port, wrk
+    wait_port, warm_up, wrk
 
 
 def _login_script(workdir: Path, identifier: str, password: str) -> Path:
@@ -63,6 +63,7 @@ def run(workdir: Path, amqp_uri: str) -> dict:
         server = gunicorn("bench.apps:plain", port, env, workdir / "plain.log")
         servers.append(server)
         wait_port(port)
+        warm_up(f"http://127.0.0.1:{port}/plain")
         results["plain"] = wrk(f"http://127.0.0.1:{port}/plain")
         stop(server)
         port = free_port()
@@ -71,7 +72,7 @@ def run(workdir: Path, amqp_uri: str) -> dict:
         wait_port(port)
         base = f"http://127.0.0.1:{port}/api/v1"
         header = f"Authorization: Bearer {session['access_token']}"
-        subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-H", header, base + "/me"], capture_output=True)
+        warm_up(base + "/me", "-H", header)
         results["me"] = wrk(base + "/me", "-H", header)
         results["login"] = wrk(base + "/auth/login", "-s", str(_login_script(workdir, demo.CITIZEN_LOGIN, password)))
         stop(server)

@@ -85,6 +85,11 @@ def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
 
 
+def warm_up(url: str, *extra: str) -> None:
+    """Two seconds of light load: every worker has booted (wait_port only sees the master) and is warm."""
+    subprocess.run(["wrk", "-t1", "-c4", "-d2s", *extra, url], capture_output=True)
+
+
 def wrk(url: str, *extra: str) -> dict:
     """``extra``: more wrk options (a header, a Lua script for POST bodies)."""
     out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", *extra, url],
