@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -27,14 +25,13 @@ import pika
 from guichet_common import amqp
 from guichet_common.db import Database, messaging_tables, new_metadata, utcnow
 from guichet_common.relay import OutboxRelay
-from guichet_common.rpc_client import RpcClient
 
 from bench import accounts as accounts_bench
 from bench import notifications as notifications_bench
 from bench.services import fill
-from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKER_CLASS, WORKERS, broker_pids, cpu_seconds, \
-    cpu_used, free_port, gunicorn, in_fresh_vhost, process_group, stop, wait_port, \
-    warm_up, wrk
+from bench.tools import CONNECTIONS, DURATION, THREADS, WORKER_CLASS, WORKERS, broker_pids, cpu_seconds, \
+    cpu_used, free_port, gunicorn, in_fresh_vhost, process_group, rpc_when_ready, \
+    service_env, start_service, stop, wait_port, warm_up, wrk
 
 OUTBOX_MESSAGES = int(os.environ.get("BENCH_OUTBOX_MESSAGES", "5000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -43,24 +40,11 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 def http_benchmarks(workdir: Path, amqp_uri: str) -> dict:
     db_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
     fill(db_url)
-    env = dict(os.environ, GUICHET_AMQP_URI=amqp_uri, GUICHET_BENCHSVC_DATABASE_URL=db_url, BENCH_DATABASE_URL=db_url,
-               GUICHET_METRICS_PORT_BASE="0", GUICHET_LOG_LEVEL="WARNING", GUICHET_DATA_DIR=str(workdir),
-               GUICHET_RATELIMIT_DEFAULT="100000000/minute", PYTHONPATH=str(REPO))
-    service = subprocess.Popen([sys.executable, "-m", "guichet_common.cli", "service", "bench.services:BenchService"],
-                               env=env, stdout=open(workdir / "service.log", "ab"), stderr=subprocess.STDOUT,
-                               cwd=REPO, start_new_session=True)
+    env = service_env(workdir, amqp_uri, GUICHET_BENCHSVC_DATABASE_URL=db_url, BENCH_DATABASE_URL=db_url)
+    service = start_service("bench.services:BenchService", env, workdir / "service.log")
     servers = []
     try:
-        client = RpcClient(amqp_uri, timeout=1)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.call("benchsvc", "read_row", 1)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+        client = rpc_when_ready(amqp_uri, "benchsvc", "read_row", 1)
         # One sequential RPC, for the record.
         samples = []
         for _ in range(500):

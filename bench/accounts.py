@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from guichet_common.rpc_client import RpcClient
-
-from bench.tools import CONNECTIONS, DURATION, REPO, THREADS, WORKERS, free_port, gunicorn, in_fresh_vhost, stop, \
-    wait_port, warm_up, wrk
+from bench.tools import CONNECTIONS, DURATION, THREADS, WORKERS, free_port, gunicorn, in_fresh_vhost, rpc_when_ready, \
+    service_env, start_service, stop, wait_port, warm_up, wrk
 
 
 def _login_script(workdir: Path, identifier: str, password: str) -> Path:
@@ -37,25 +32,12 @@ def run(workdir: Path, amqp_uri: str) -> dict:
     url = os.environ.get("BENCH_ACCOUNTS_DATABASE_URL") or f"sqlite:///{workdir / 'accounts.sqlite3'}"
     lines = demo.load(url)
     password = lines[1].rsplit(" ", 1)[1]
-    env = dict(os.environ, GUICHET_AMQP_URI=amqp_uri, GUICHET_ACCOUNTS_DATABASE_URL=url,
-               GUICHET_METRICS_PORT_BASE="0", GUICHET_LOG_LEVEL="WARNING", GUICHET_DATA_DIR=str(workdir),
-               GUICHET_RATELIMIT_DEFAULT="100000000/minute", GUICHET_RATELIMIT_AUTH="100000000/minute",
-               PYTHONPATH=str(REPO))
-    service = subprocess.Popen([sys.executable, "-m", "guichet_common.cli", "service", "accounts"], env=env,
-                               stdout=open(workdir / "accounts.log", "ab"), stderr=subprocess.STDOUT, cwd=REPO,
-                               start_new_session=True)
+    env = service_env(workdir, amqp_uri, GUICHET_ACCOUNTS_DATABASE_URL=url,
+                      GUICHET_RATELIMIT_AUTH="100000000/minute")
+    service = start_service("accounts", env, workdir / "accounts.log")
     servers = []
     try:
-        client = RpcClient(amqp_uri, timeout=2)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.call("accounts", "health")
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+        client = rpc_when_ready(amqp_uri, "accounts", "health", timeout=2)
         session = client.call("accounts", "login", kwargs={"identifier": demo.CITIZEN_LOGIN, "password": password})
         client.close()
         results = {}

@@ -14,8 +14,6 @@ import json
 import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,7 +26,7 @@ from aiosmtpd.controller import Controller
 from guichet_common import amqp, migrations
 from guichet_contracts.envelope import make_envelope
 
-from bench.tools import in_fresh_vhost, stop
+from bench.tools import in_fresh_vhost, service_env, start_service, stop
 
 COUNT = int(os.environ.get("BENCH_NOTIFICATIONS", "2000"))
 PACED_RATE = float(os.environ.get("BENCH_NOTIFICATIONS_RATE", "50"))
@@ -96,14 +94,10 @@ def run(workdir: Path, amqp_uri: str, count: int = COUNT) -> dict:
     town = workdir / "town.yaml"
     town.write_text(yaml.safe_dump({"name": "Ville de Bench", "insee_code": "59512",
                                     "public_url": "https://ville.example"}), encoding="utf-8")
-    env = dict(os.environ, GUICHET_AMQP_URI=amqp_uri, GUICHET_NOTIFICATIONS_DATABASE_URL=db_url,
-               GUICHET_METRICS_PORT_BASE="0", GUICHET_LOG_LEVEL="WARNING", GUICHET_DATA_DIR=str(workdir),
-               GUICHET_TOWN_SETTINGS=str(town), GUICHET_NOTIFICATIONS_SMTP_HOST="127.0.0.1",
-               GUICHET_NOTIFICATIONS_SMTP_PORT=str(port), GUICHET_NOTIFICATIONS_POLL_INTERVAL="0.05",
-               PYTHONPATH=str(REPO))
-    service = subprocess.Popen([sys.executable, "-m", "guichet_common.cli", "service", "notifications"], env=env,
-                               stdout=open(workdir / "notifications.log", "ab"), stderr=subprocess.STDOUT,
-                               cwd=REPO, start_new_session=True)
+    env = service_env(workdir, amqp_uri, GUICHET_NOTIFICATIONS_DATABASE_URL=db_url, GUICHET_TOWN_SETTINGS=str(town),
+                      GUICHET_NOTIFICATIONS_SMTP_HOST="127.0.0.1", GUICHET_NOTIFICATIONS_SMTP_PORT=str(port),
+                      GUICHET_NOTIFICATIONS_POLL_INTERVAL="0.05")
+    service = start_service("notifications", env, workdir / "notifications.log")
     engine = sa.create_engine(db_url)
     try:
         deadline = time.monotonic() + 30

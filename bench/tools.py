@@ -47,6 +47,36 @@ def gunicorn(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
+def service_env(workdir: Path, amqp_uri: str, **variables: str) -> dict:
+    """The environment every benchmarked process shares (own vhost and data directory, quiet logs,
+    no metrics port, no rate limit in the way), plus ``variables``."""
+    return dict(os.environ, GUICHET_AMQP_URI=amqp_uri, GUICHET_METRICS_PORT_BASE="0", GUICHET_LOG_LEVEL="WARNING",
+                GUICHET_DATA_DIR=str(workdir), GUICHET_RATELIMIT_DEFAULT="100000000/minute", PYTHONPATH=str(REPO),
+                **variables)
+
+
+def start_service(spec: str, env: dict, log: Path) -> subprocess.Popen:
+    """``guichet service <spec>`` in its own process group, its output in ``log``."""
+    return subprocess.Popen([sys.executable, "-m", "guichet_common.cli", "service", spec], env=env,
+                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
+
+
+def rpc_when_ready(amqp_uri: str, service: str, method: str, *args, timeout: float = 1, wait: float = 30):
+    """An RPC client, once ``service`` answers ``method(*args)`` (it may still be starting)."""
+    from guichet_common.rpc_client import RpcClient
+
+    client = RpcClient(amqp_uri, timeout=timeout)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            client.call(service, method, *args)
+            return client
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
