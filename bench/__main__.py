@@ -97,9 +97,7 @@ def outbox_benchmark(workdir: Path, amqp_uri: str) -> dict:
                        "datacontenttype": "application/json", "data": {"row_id": 7, "label": "x" * 200}})
     # Baseline: raw pika, publisher confirms, one message at a time.
     connection = amqp.connect(amqp_uri, name="bench-raw")
-    channel = connection.channel()
-    channel.confirm_delivery()
-    amqp.declare_exchange(channel, "bench.events")
+    channel = amqp.publishing_channel(connection, "bench.events")
     started = time.perf_counter()
     for _ in range(OUTBOX_MESSAGES):
         channel.basic_publish("bench.events", "fr.guichet.bench.row.read.v1", body.encode(),

@@ -63,9 +63,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def _publish(amqp_uri: str, published: dict, prefix: str, count: int, *, rate: float | None) -> None:
     connection = amqp.connect(amqp_uri, name="bench-notifications")
-    channel = connection.channel()
-    channel.confirm_delivery()
-    amqp.declare_exchange(channel, "notifications.commands")
+    channel = amqp.publishing_channel(connection, "notifications.commands")
     started = time.perf_counter()
     for i in range(count):
         if rate:

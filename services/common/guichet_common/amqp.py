@@ -23,3 +23,11 @@ def connect(amqp_uri: str, **kwargs) -> pika.BlockingConnection:
 def declare_exchange(channel, name: str) -> None:
     # Same declaration as nameko's event exchanges so both sides agree.
     channel.exchange_declare(exchange=name, exchange_type="topic", durable=True, auto_delete=False)
+
+
+def publishing_channel(connection: pika.BlockingConnection, exchange: str):
+    """A channel with publisher confirms on, to publish to ``exchange`` (declared if missing)."""
+    channel = connection.channel()
+    channel.confirm_delivery()
+    declare_exchange(channel, exchange)
+    return channel

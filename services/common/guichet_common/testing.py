@@ -345,9 +345,7 @@ def publish(amqp_uri: str, exchange: str, routing_key: str, envelope: dict, **pr
     """Publish a message as a producer would (used to test consumers)."""
     connection = amqp.connect(amqp_uri, name="guichet-test-publisher")
     try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        amqp.declare_exchange(channel, exchange)
+        channel = amqp.publishing_channel(connection, exchange)
         body = json.dumps(envelope).encode() if isinstance(envelope, dict) else envelope
         props = {"message_id": envelope.get("id") if isinstance(envelope, dict) else None,
                  "content_type": "application/cloudevents+json", "delivery_mode": 2, **properties}
