@@ -104,7 +104,6 @@ def storage_for(uri: str) -> Storage:
 
 @dataclass
 class _AppLimits:
-    storage: Storage
     strategy: SlidingWindowCounterRateLimiter
     defaults: tuple[RateLimitItem, ...]
 
@@ -131,7 +130,7 @@ class RateLimiter:
         storage = storage_for(settings.ratelimit_storage_uri)
         # Sliding-window counter: no double burst at a fixed window's edge, and O(1) per request
         # (a moving window keeps every hit's timestamp and slows down as a client's count grows).
-        app.extensions[EXTENSION] = _AppLimits(storage, SlidingWindowCounterRateLimiter(storage),
+        app.extensions[EXTENSION] = _AppLimits(SlidingWindowCounterRateLimiter(storage),
                                                tuple(parse_many(settings.ratelimit_default)))
         app.before_request(self._check)
         app.after_request(self._add_headers)
