@@ -29,8 +29,13 @@ run: venv broker
 	$(BIN)/guichet migrate
 	$(BIN)/guichet run
 
-# Every test, on SQLite then on PostgreSQL (skipped with a warning if no server is reachable).
-test: venv broker
+# Lint: ruff on every Python file, mypy on the chassis, the contracts and the gateway (files in mypy.ini).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Lint, then every test on SQLite then on PostgreSQL (skipped with a warning if no server is reachable).
+test: lint broker
 	./scripts/ensure-postgresql.sh || true
 	GUICHET_TEST_DATABASE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 	GUICHET_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)

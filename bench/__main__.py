@@ -22,16 +22,33 @@ from pathlib import Path
 
 import pika
 
-from guichet_common import amqp
-from guichet_common.db import Database, messaging_tables, new_metadata, utcnow
-from guichet_common.relay import OutboxRelay
-
 from bench import accounts as accounts_bench
 from bench import notifications as notifications_bench
 from bench.services import fill
-from bench.tools import CONNECTIONS, DURATION, THREADS, WORKER_CLASS, WORKERS, broker_pids, cpu_seconds, \
-    cpu_used, free_port, gunicorn, in_fresh_vhost, process_group, rpc_when_ready, \
-    service_env, start_service, stop, wait_port, warm_up, wrk
+from bench.tools import (
+    CONNECTIONS,
+    DURATION,
+    THREADS,
+    WORKER_CLASS,
+    WORKERS,
+    broker_pids,
+    cpu_seconds,
+    cpu_used,
+    free_port,
+    gunicorn,
+    in_fresh_vhost,
+    process_group,
+    rpc_when_ready,
+    service_env,
+    start_service,
+    stop,
+    wait_port,
+    warm_up,
+    wrk,
+)
+from guichet_common import amqp
+from guichet_common.db import Database, messaging_tables, new_metadata, utcnow
+from guichet_common.relay import OutboxRelay
 
 OUTBOX_MESSAGES = int(os.environ.get("BENCH_OUTBOX_MESSAGES", "5000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))

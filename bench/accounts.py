@@ -12,8 +12,22 @@ import json
 import os
 from pathlib import Path
 
-from bench.tools import CONNECTIONS, DURATION, THREADS, WORKERS, free_port, gunicorn, in_fresh_vhost, rpc_when_ready, \
-    service_env, start_service, stop, wait_port, warm_up, wrk
+from bench.tools import (
+    CONNECTIONS,
+    DURATION,
+    THREADS,
+    WORKERS,
+    free_port,
+    gunicorn,
+    in_fresh_vhost,
+    rpc_when_ready,
+    service_env,
+    start_service,
+    stop,
+    wait_port,
+    warm_up,
+    wrk,
+)
 
 
 def _login_script(workdir: Path, identifier: str, password: str) -> Path:

@@ -23,10 +23,9 @@ import sqlalchemy as sa
 import yaml
 from aiosmtpd.controller import Controller
 
+from bench.tools import in_fresh_vhost, service_env, start_service, stop
 from guichet_common import amqp, migrations
 from guichet_contracts.envelope import make_envelope
-
-from bench.tools import in_fresh_vhost, service_env, start_service, stop
 
 COUNT = int(os.environ.get("BENCH_NOTIFICATIONS", "2000"))
 PACED_RATE = float(os.environ.get("BENCH_NOTIFICATIONS_RATE", "50"))

@@ -1,11 +1,7 @@
 import pytest
-from guichet_probe import LISTENER, PROBE
 import sqlalchemy as sa
-
+from guichet_probe import LISTENER, PROBE
 from guichet_probe.service import listener_metadata, probe_metadata
-
-
-
 
 
 def create_tables(url, metadata):

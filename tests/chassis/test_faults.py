@@ -11,9 +11,6 @@ import sqlalchemy as sa
 from guichet_common import dlq
 from guichet_common.errors import GuichetError
 from guichet_common.testing import backend, publish, wait_for
-from guichet_contracts.envelope import make_envelope
-
-from guichet_probe import PROBE
 
 pytestmark = [pytest.mark.interface, pytest.mark.fault]
 

@@ -7,12 +7,11 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from guichet_probe import PROBE
 
 from guichet_common import context
 from guichet_common.db import utcnow
 from guichet_common.testing import wait_for
-
-from guichet_probe import PROBE
 
 pytestmark = pytest.mark.interface
 

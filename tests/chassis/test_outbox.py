@@ -4,13 +4,12 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from guichet_probe import PROBE
 
 from guichet_common import context
 from guichet_common.rpc_client import RemoteError
 from guichet_common.testing import publish, wait_for
 from guichet_contracts.envelope import make_envelope
-
-from guichet_probe import LISTENER, PROBE
 
 pytestmark = pytest.mark.interface
 

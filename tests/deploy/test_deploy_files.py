@@ -31,8 +31,8 @@ from pathlib import Path
 import jsonschema
 import kubernetes_validate
 import pytest
-from packaging.requirements import Requirement
 import yaml
+from packaging.requirements import Requirement
 
 from guichet_common.config import SERVICES
 

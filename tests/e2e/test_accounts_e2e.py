@@ -168,10 +168,10 @@ def _agent(database_url, roles):
     """An agent with a second factor, created as an operator would (``guichet-accounts create-agent``)."""
     import datetime as dt
 
-    from guichet_common.db import Database
     from guichet_accounts.domain import totp
     from guichet_accounts.handlers import Accounts
     from guichet_accounts.models import metadata
+    from guichet_common.db import Database
 
     database = Database("accounts", database_url, metadata)
     try:

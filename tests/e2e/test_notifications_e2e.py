@@ -13,13 +13,13 @@ import urllib.request
 import pytest
 import sqlalchemy as sa
 import yaml
+from guichet_fake_accounts import SERVICE as FAKE_ACCOUNTS
+from guichet_fake_accounts.service import metadata as fake_accounts_metadata
 
 from guichet_accounts.domain.tokens import KeyRing, issue_access_token
 from guichet_common.mailcatcher import MailCatcher
 from guichet_common.testing import migrated_service, publish, wait_for
 from guichet_contracts.envelope import make_envelope
-from guichet_fake_accounts import SERVICE as FAKE_ACCOUNTS
-from guichet_fake_accounts.service import metadata as fake_accounts_metadata
 
 from .test_suite import start_gateway
 

@@ -9,7 +9,20 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from .domain import messages as msg
 from .domain.registration import (
-    COMMUNICATION_MODES, CIVILITIES, Choice, PhonesSchema, Day, Email, FrenchSchema, Group, LoginSchema, Name, Phone, Secret, Text, _merge,
+    CIVILITIES,
+    COMMUNICATION_MODES,
+    Choice,
+    Day,
+    Email,
+    FrenchSchema,
+    Group,
+    LoginSchema,
+    Name,
+    Phone,
+    PhonesSchema,
+    Secret,
+    Text,
+    _merge,
 )
 
 MEMBER_ROLES = ("titulaire", "conjoint", "enfant", "autre")

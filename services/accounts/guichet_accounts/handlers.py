@@ -25,26 +25,68 @@ import sqlalchemy as sa
 
 from guichet_common.auth import Caller
 from guichet_common.db import Database, utcnow
-from guichet_common.errors import Conflict, Forbidden, GuichetError, InvalidInput, NotFound, TooManyRequests, \
-    Unauthenticated
+from guichet_common.errors import (
+    Conflict,
+    Forbidden,
+    GuichetError,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 
 from . import forms
-from .domain import messages as msg
 from .domain import captcha
+from .domain import messages as msg
 from .domain import totp as totp_lib
 from .domain.authentication import StoredCredentials, attempt_login, last_login_label
 from .domain.logins import check_login, looks_like_email, normalise_login, propose_login
-from .domain.passwords import (check_password, hash_password, hash_security_answer, verify_against_nothing,
-                               verify_password, verify_security_answer)
-from .domain.registration import (ACTIVE, AWAITING_ACTIVATION, AWAITING_VALIDATION, AccountNotValidated,
-                                  ActivationSchema, PasswordChangeSchema, RegistrationRules, RegistrationSchema,
-                                  ensure_can_modify_account, status_after_activation)
+from .domain.passwords import (
+    check_password,
+    hash_password,
+    hash_security_answer,
+    verify_against_nothing,
+    verify_password,
+    verify_security_answer,
+)
+from .domain.registration import (
+    ACTIVE,
+    AWAITING_ACTIVATION,
+    AWAITING_VALIDATION,
+    AccountNotValidated,
+    ActivationSchema,
+    PasswordChangeSchema,
+    RegistrationRules,
+    RegistrationSchema,
+    ensure_can_modify_account,
+    status_after_activation,
+)
 from .domain.throttling import LoginThrottle, Throttle, ThrottlePolicy, ThrottleRecord
-from .domain.tokens import (ACCESS_TOKEN_TTL, KeyRing, RefreshTokenError, RefreshTokenFamily, RefreshTokenReused,
-                            SigningKey, hash_refresh_token, issue_access_token, public_jwks)
+from .domain.tokens import (
+    ACCESS_TOKEN_TTL,
+    KeyRing,
+    RefreshTokenError,
+    RefreshTokenFamily,
+    RefreshTokenReused,
+    SigningKey,
+    hash_refresh_token,
+    issue_access_token,
+    public_jwks,
+)
 from .exceptions import CaptchaNotFound
-from .models import (accounts, agents, audit_log, captcha_challenges, household_members, one_time_tokens,
-                     refresh_families, refresh_token_hashes, signing_keys, social_data, throttle_records)
+from .models import (
+    accounts,
+    agents,
+    audit_log,
+    captcha_challenges,
+    household_members,
+    one_time_tokens,
+    refresh_families,
+    refresh_token_hashes,
+    signing_keys,
+    social_data,
+    throttle_records,
+)
 
 EVENT = "fr.guichet.accounts.{}.v1"
 NOTIFY = "fr.guichet.notifications.notification.requested.v1"

@@ -22,12 +22,18 @@ from functools import partial
 from amqp.exceptions import AMQPError
 from kombu import Connection as KombuConnection
 from kombu import Exchange, Queue
+from kombu.serialization import register as register_serializer
 from nameko.amqp.publish import get_connection, get_producer
 from nameko.constants import AMQP_URI_CONFIG_KEY, DEFAULT_RETRY_POLICY
-from nameko.exceptions import (ContainerBeingKilled, IncorrectSignature, MalformedRequest, MethodNotFound, UnserializableValueError,
-                               serialize)
+from nameko.exceptions import (
+    ContainerBeingKilled,
+    IncorrectSignature,
+    MalformedRequest,
+    MethodNotFound,
+    UnserializableValueError,
+    serialize,
+)
 from nameko.extensions import DependencyProvider
-from kombu.serialization import register as register_serializer
 from nameko.messaging import Consumer, QueueConsumer
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from nameko.timer import Timer

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import select
+import socket
 import threading
 import time
 import uuid
-
-import select
-import socket
 
 import amqp
 from amqp.exceptions import AMQPError

@@ -17,8 +17,13 @@ from nameko.runners import ServiceRunner  # noqa: E402
 
 from . import logs, metrics, town  # noqa: E402
 from .config import Settings, load_settings  # noqa: E402
-from .messaging import (CONFIG_DATABASE_URL, CONFIG_EMBEDDED_RELAY, CONFIG_MAX_ATTEMPTS,  # noqa: E402
-                        CONFIG_POLL_INTERVAL, CONFIG_RETRY_DELAYS)
+from .messaging import (  # noqa: E402
+    CONFIG_DATABASE_URL,
+    CONFIG_EMBEDDED_RELAY,
+    CONFIG_MAX_ATTEMPTS,
+    CONFIG_POLL_INTERVAL,
+    CONFIG_RETRY_DELAYS,
+)
 from .registry import load_class  # noqa: E402
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,14 @@ from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 
 from guichet_common.errors import (
-    Conflict, Forbidden, GuichetError, InternalError, InvalidInput, NotFound, ServiceUnavailable, TooManyRequests,
+    Conflict,
+    Forbidden,
+    GuichetError,
+    InternalError,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
     Unauthenticated,
 )
 from guichet_common.rpc_client import RemoteError

@@ -39,11 +39,20 @@ from guichet_common.errors import Conflict, InvalidInput, NotFound
 
 from .clients.email import Attachment, EmailClient, OutgoingEmail, validate_email_address
 from .clients.sms import OutgoingSms, SmsClient
-from .domain import sms as sms_domain
-from .domain.delivery import (ContactPoints, DeliveryFailure, NotificationStatus as S, PermanentFailure, RetryPolicy,
-                              TemporaryFailure, choose_channel, classify, redact)
 from .domain import reports as reports_domain
+from .domain import sms as sms_domain
 from .domain import unsubscribe as unsubscribe_domain
+from .domain.delivery import (
+    ContactPoints,
+    DeliveryFailure,
+    PermanentFailure,
+    RetryPolicy,
+    TemporaryFailure,
+    choose_channel,
+    classify,
+    redact,
+)
+from .domain.delivery import NotificationStatus as S
 from .domain.templates import RenderedEmail, TemplateCatalog, TemplateError, TemplateRenderer, UnknownTemplate
 from .domain.unsubscribe import UnsubscribeTokens, recipient_key
 from .exceptions import ExpiredUnsubscribeLink, InvalidUnsubscribeLink

@@ -1,5 +1,6 @@
 """Errors of the notifications service, as Guichet problems (stable type, French detail)."""
 from guichet_common.errors import GuichetError  # noqa: F401
+
 # Delivery reports: the same problems in the gateway (checked there first) and here.
 from guichet_common.smsreports import SmsReportForbidden, UnknownSmsProvider  # noqa: F401
 

@@ -64,7 +64,8 @@ from urllib.parse import urlsplit
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from guichet_common import devsms, smsreports, town as town_settings
+from guichet_common import devsms, smsreports
+from guichet_common import town as town_settings
 
 from .clients.email import EmailIdentity, SmtpConfig
 from .clients.sms import BrevoSmsClient, FileSmsClient, HttpSmsConfig, RecordingSmsClient

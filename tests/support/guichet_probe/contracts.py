@@ -1,8 +1,8 @@
 """Contracts of the probe services (registered for the tests only)."""
 from marshmallow import fields, validate
 
-from guichet_contracts.registry import Contract, register
 from guichet_contracts.messages import _Strict
+from guichet_contracts.registry import Contract, register
 
 
 class NoteCreated(_Strict):

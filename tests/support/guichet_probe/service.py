@@ -6,7 +6,7 @@ import eventlet
 import sqlalchemy as sa
 
 from guichet_common import context
-from guichet_common.db import messaging_tables, new_metadata, utcnow, UtcDateTime
+from guichet_common.db import UtcDateTime, messaging_tables, new_metadata, utcnow
 from guichet_common.errors import InvalidInput
 from guichet_common.messaging import DatabaseProvider, event_handler, rpc
 from guichet_common.service import GuichetService

@@ -1,5 +1,4 @@
-from guichet_common.migrations import run_env
-
 from guichet_accounts.models import metadata
+from guichet_common.migrations import run_env
 
 run_env(metadata)

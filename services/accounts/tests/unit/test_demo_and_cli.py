@@ -1,11 +1,10 @@
 """Demo data (idempotent, printed credentials that work) and the import-families command."""
 import sqlalchemy as sa
 
-from guichet_common.db import Database
-
 from guichet_accounts import cli, demo, handlers
 from guichet_accounts.handlers import Accounts
 from guichet_accounts.models import accounts, household_members, metadata
+from guichet_common.db import Database
 
 
 def test_demo_data_is_idempotent_and_its_passwords_work(tmp_path):

@@ -9,12 +9,6 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from guichet_common.auth import Caller
-from guichet_common.db import Database
-from guichet_common.errors import Conflict, Forbidden, GuichetError, InvalidInput, NotFound, TooManyRequests, \
-    Unauthenticated
-from guichet_contracts.validation import validate_message
-
 from guichet_accounts import handlers
 from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain import totp
@@ -23,6 +17,18 @@ from guichet_accounts.domain.registration import RegistrationRules
 from guichet_accounts.domain.tokens import verify_access_token
 from guichet_accounts.handlers import Accounts, AccountsSettings, LoginFailed
 from guichet_accounts.models import metadata, outbox
+from guichet_common.auth import Caller
+from guichet_common.db import Database
+from guichet_common.errors import (
+    Conflict,
+    Forbidden,
+    GuichetError,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
+from guichet_contracts.validation import validate_message
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORD = "Soleil2026!x"
@@ -424,8 +430,13 @@ def count(app, table):
 
 
 def test_purge_removes_what_can_no_longer_serve_and_keeps_what_can(app, clock):
-    from guichet_accounts.models import captcha_challenges, one_time_tokens, refresh_families, \
-        refresh_token_hashes, throttle_records
+    from guichet_accounts.models import (
+        captcha_challenges,
+        one_time_tokens,
+        refresh_families,
+        refresh_token_hashes,
+        throttle_records,
+    )
 
     account_id, session, caller = register_and_activate(app)  # the activation link is now used
     live = app.login("pascal.dupin", PASSWORD)

@@ -2,7 +2,12 @@ import pytest
 
 from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain.identifiers import (
-    IdentifierError, is_valid_rna, is_valid_siret, luhn_valid, normalise_rna, normalise_siret,
+    IdentifierError,
+    is_valid_rna,
+    is_valid_siret,
+    luhn_valid,
+    normalise_rna,
+    normalise_siret,
 )
 
 

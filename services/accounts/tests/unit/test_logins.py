@@ -2,7 +2,12 @@ import pytest
 
 from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain.logins import (
-    base_login, check_login, looks_like_email, normalise_login, propose_login, slug_part,
+    base_login,
+    check_login,
+    looks_like_email,
+    normalise_login,
+    propose_login,
+    slug_part,
 )
 
 

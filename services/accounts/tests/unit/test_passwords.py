@@ -3,8 +3,17 @@ from argon2 import PasswordHasher
 
 from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain.passwords import (
-    check_password, check_password_confirmation, common_passwords, hash_password, hash_security_answer,
-    is_accented, is_common, needs_rehash, normalise_security_answer, verify_against_nothing, verify_password,
+    check_password,
+    check_password_confirmation,
+    common_passwords,
+    hash_password,
+    hash_security_answer,
+    is_accented,
+    is_common,
+    needs_rehash,
+    normalise_security_answer,
+    verify_against_nothing,
+    verify_password,
     verify_security_answer,
 )
 

@@ -2,7 +2,11 @@ import pytest
 
 from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain.phones import (
-    PhoneError, is_mobile, national_format, normalise_mobile, normalise_phone,
+    PhoneError,
+    is_mobile,
+    national_format,
+    normalise_mobile,
+    normalise_phone,
 )
 
 

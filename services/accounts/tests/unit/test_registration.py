@@ -5,8 +5,16 @@ from marshmallow import ValidationError
 
 from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain.registration import (
-    ACTIVE, AWAITING_VALIDATION, AccountNotValidated, ActivationSchema, LoginSchema, PasswordChangeSchema,
-    RegistrationRules, RegistrationSchema, ensure_can_modify_account, status_after_activation,
+    ACTIVE,
+    AWAITING_VALIDATION,
+    AccountNotValidated,
+    ActivationSchema,
+    LoginSchema,
+    PasswordChangeSchema,
+    RegistrationRules,
+    RegistrationSchema,
+    ensure_can_modify_account,
+    status_after_activation,
 )
 
 TODAY = date(2026, 11, 25)

@@ -4,7 +4,12 @@ import pytest
 
 from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain.throttling import (
-    InMemoryThrottleStore, LoginThrottle, Throttle, ThrottlePolicy, ThrottleRecord, normalise_identifier,
+    InMemoryThrottleStore,
+    LoginThrottle,
+    Throttle,
+    ThrottlePolicy,
+    ThrottleRecord,
+    normalise_identifier,
     normalise_ip,
 )
 

@@ -7,9 +7,20 @@ import pytest
 
 from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain.tokens import (
-    ExpiredAccessToken, InvalidAccessToken, KeyRing, RefreshTokenFamily, RefreshTokenInvalid, RefreshTokenReused,
-    SigningKey, hash_refresh_token, issue_access_token, jwk_thumbprint, new_refresh_token, public_jwks,
-    revoke_other_sessions, verify_access_token,
+    ExpiredAccessToken,
+    InvalidAccessToken,
+    KeyRing,
+    RefreshTokenFamily,
+    RefreshTokenInvalid,
+    RefreshTokenReused,
+    SigningKey,
+    hash_refresh_token,
+    issue_access_token,
+    jwk_thumbprint,
+    new_refresh_token,
+    public_jwks,
+    revoke_other_sessions,
+    verify_access_token,
 )
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)

@@ -1,7 +1,6 @@
+import base64
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlparse
-
-import base64
 
 import pytest
 

@@ -47,8 +47,8 @@ from ..domain.delivery import (
     PermanentFailure,
     RateLimiter,
     SendReceipt,
-    TemporaryFailure,
     TechnicalFailure,
+    TemporaryFailure,
     classify,
 )
 from ..domain.unsubscribe import usable_one_click_url

@@ -40,7 +40,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .delivery import NotificationStatus as S, can_transition
+from .delivery import NotificationStatus as S
+from .delivery import can_transition
 
 
 @dataclass(frozen=True)

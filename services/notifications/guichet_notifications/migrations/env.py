@@ -1,5 +1,4 @@
 from guichet_common.migrations import run_env
-
 from guichet_notifications.models import metadata
 
 run_env(metadata)

@@ -312,9 +312,10 @@ def _contact_name(engine):
 
 def test_an_event_from_another_service_gives_one_email_and_a_duplicate_none(processes, databases, smtp, amqp_uri):
     """Through a test-only event contract (the demarches service does not exist yet)."""
-    from guichet_common import migrations
     from guichet_notifications_events import SERVICE
     from guichet_notifications_events.contracts import DEMANDE_SUBMITTED
+
+    from guichet_common import migrations
 
     sink, port = smtp
     url = databases.new("notifications")

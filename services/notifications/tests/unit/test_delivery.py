@@ -11,7 +11,6 @@ from guichet_notifications.domain.delivery import (
     ContactPoints,
     InvalidTransition,
     NoChannel,
-    NotificationStatus as S,
     PermanentFailure,
     RateLimiter,
     RetryPolicy,
@@ -23,6 +22,9 @@ from guichet_notifications.domain.delivery import (
     classify,
     classify_http_status,
     redact,
+)
+from guichet_notifications.domain.delivery import (
+    NotificationStatus as S,
 )
 
 NOW = datetime(2026, 11, 25, 13, 30, tzinfo=timezone.utc)

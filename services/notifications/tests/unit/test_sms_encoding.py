@@ -4,7 +4,6 @@ import pytest
 from guichet_notifications.domain import sms
 from guichet_notifications.domain.sms import InvalidPhoneNumber, analyse, normalise_phone
 
-
 # --- alphabet ------------------------------------------------------------------------
 
 def test_french_letters_of_the_basic_table():

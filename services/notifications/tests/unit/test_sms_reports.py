@@ -13,7 +13,8 @@ from guichet_notifications.application import Notifier
 from guichet_notifications.clients.email import EmailIdentity, RecordingEmailClient
 from guichet_notifications.clients.sms import SmsClient
 from guichet_notifications.domain import reports
-from guichet_notifications.domain.delivery import NotificationStatus as S, SendReceipt, TemporaryFailure
+from guichet_notifications.domain.delivery import NotificationStatus as S
+from guichet_notifications.domain.delivery import SendReceipt, TemporaryFailure
 from guichet_notifications.domain.templates import TemplateRenderer, TownBranding, load_templates
 from guichet_notifications.exceptions import SmsReportForbidden, UnknownSmsProvider
 from guichet_notifications.models import metadata, notification_events, notifications, outbox
