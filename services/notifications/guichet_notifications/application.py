@@ -37,8 +37,8 @@ from guichet_common import context, smsreports
 from guichet_common.db import Database, utcnow
 from guichet_common.errors import Conflict, InvalidInput, NotFound
 
-from .clients.email import Attachment, EmailClient, OutgoingEmail, validate_email_address
-from .clients.sms import OutgoingSms, SmsClient
+from .adapters.email import Attachment, EmailClient, OutgoingEmail, validate_email_address
+from .adapters.sms import OutgoingSms, SmsClient
 from .domain import reports as reports_domain
 from .domain import sms as sms_domain
 from .domain import unsubscribe as unsubscribe_domain
@@ -48,8 +48,8 @@ from .domain.delivery import (
     PermanentFailure,
     RetryPolicy,
     TemporaryFailure,
+    as_failure,
     choose_channel,
-    classify,
     redact,
 )
 from .domain.delivery import NotificationStatus as S
@@ -250,7 +250,7 @@ class Notifier:
                 raise  # the database: the command is retried by the chassis
             except Exception as error:  # noqa: BLE001 - a bug of ours: recorded, an agent may resend
                 log.exception("notification could not be prepared", extra={"fields": {"notification_id": row["id"]}})
-                self._fail_row(row, classify(error))
+                self._fail_row(row, as_failure(error))
             else:
                 row.update(self._prepared_values(prepared))
             uow.session.execute(notifications.insert().values(**row))
@@ -382,7 +382,7 @@ class Notifier:
             except sa.exc.SQLAlchemyError:
                 raise  # the database: the lease expires and the notification is tried again
             except Exception as error:  # noqa: BLE001 - every failure is classified and recorded
-                failure = classify(error)
+                failure = as_failure(error)
                 if failure.code == "unexpected_error":
                     log.exception("notification delivery failed unexpectedly",
                                   extra={"fields": {"notification_id": notification_id}})

@@ -19,8 +19,8 @@ from nameko.extensions import DependencyProvider
 from guichet_common.messaging import DatabaseProvider
 
 from .application import Notifier
-from .clients.email import RateLimitedEmailClient, RecordingEmailClient, SmtpEmailClient
-from .clients.sms import FailoverSmsClient
+from .adapters.email import RateLimitedEmailClient, RecordingEmailClient, SmtpEmailClient
+from .adapters.sms import FailoverSmsClient
 from .domain.delivery import RateLimiter
 from .domain.templates import TemplateRenderer, load_templates
 from .settings import load_settings

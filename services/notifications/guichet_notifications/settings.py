@@ -24,7 +24,7 @@ Town settings, ``notifications`` section (every key optional)::
 
 Without ``sms_providers`` SMS are written to ``$GUICHET_DATA_DIR/sms.jsonl``
 (the development provider; ``guichet sms`` and the mail catcher read the same
-file, see ``guichet_common.devsms``).
+file, see ``guichet_common.smsfile``).
 
 Delivery reports (HTTP providers): with ``report_secret_env`` (the variable
 holding a secret of 32 characters at least; ``report_secret`` inline for
@@ -64,11 +64,11 @@ from urllib.parse import urlsplit
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from guichet_common import devsms, smsreports
+from guichet_common import smsfile, smsreports
 from guichet_common import town as town_settings
 
-from .clients.email import EmailIdentity, SmtpConfig
-from .clients.sms import BrevoSmsClient, FileSmsClient, HttpSmsConfig, RecordingSmsClient
+from .adapters.email import EmailIdentity, SmtpConfig
+from .adapters.sms import BrevoSmsClient, FileSmsClient, HttpSmsConfig, RecordingSmsClient
 from .domain.delivery import RateLimiter, RetryPolicy
 from .domain.templates import TownBranding
 from .domain.unsubscribe import MIN_SECRET_BYTES, UnsubscribeTokens, usable_one_click_url
@@ -194,7 +194,7 @@ class NotificationSettings:
         for index, provider in enumerate(providers):
             name = smsreports.provider_name(provider, index)
             if provider["type"] == "file":
-                client = FileSmsClient(provider.get("path") or devsms.default_path(self.data_dir, self.environ),
+                client = FileSmsClient(provider.get("path") or smsfile.default_path(self.data_dir, self.environ),
                                        name=name)
             else:
                 key = provider.get("api_key") or (os.environ.get(provider["api_key_env"])

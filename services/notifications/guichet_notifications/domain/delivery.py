@@ -17,18 +17,17 @@ Statuses (GOV.UK Notify's vocabulary)::
 A notification stays ``created`` while a provider call is in flight: a crash
 there means one more attempt later (at-least-once, as every mail system).
 
-Failures are raised by clients as :class:`TemporaryFailure` /
+Failures are raised by the adapters as :class:`TemporaryFailure` /
 :class:`PermanentFailure` (``code`` stable, ``detail`` free of personal
-data); :func:`classify` turns any exception into one of them.
+data): they classify their own I/O errors (``adapters/failures.py``), so
+nothing here knows SMTP, sockets or HTTP; :func:`as_failure` makes any other
+exception a technical failure.
 """
 from __future__ import annotations
 
 import enum
 import random
 import re
-import smtplib
-import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -152,97 +151,12 @@ def redact(text: str, limit: int = 300) -> str:
     return text[:limit]
 
 
-_SMTP_AUTH_CODES = {530, 534, 535, 538}
-
-
-def _text(message) -> str:
-    return message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
-
-
-def _smtp_text(error: smtplib.SMTPResponseException) -> str:
-    return f"{error.smtp_code} {_text(error.smtp_error)}"
-
-
-def classify_smtp_code(code: int, text: str = "", *, provider: str | None = "smtp") -> DeliveryFailure:
-    """4xx temporary, 5xx permanent — except authentication and TLS set-up
-    problems (530/534/535/538): those are our configuration, not the
-    recipient's address, so they are temporary (retried while ops fix it)."""
-    if code in _SMTP_AUTH_CODES:
-        return TemporaryFailure("smtp_authentication", text, provider=provider, smtp_code=code)
-    if 400 <= code < 500:
-        return TemporaryFailure("smtp_temporary", text, provider=provider, smtp_code=code)
-    if 500 <= code < 600:
-        return PermanentFailure("smtp_rejected", text, provider=provider, smtp_code=code)
-    return TemporaryFailure("smtp_unexpected_reply", text, provider=provider, smtp_code=code)
-
-
-def classify(error: BaseException, *, provider: str | None = None) -> DeliveryFailure:
-    """Any exception met while sending, as a :class:`DeliveryFailure`.
-
-    * already a DeliveryFailure: unchanged;
-    * SMTP replies: by code (:func:`classify_smtp_code`); several refused
-      recipients: the mildest wins (temporary if any is 4xx);
-    * timeouts, refused or reset connections, DNS and TLS errors, a server
-      that hung up: temporary;
-    * ``requests`` timeouts and connection errors: temporary;
-    * anything else: technical failure (a bug: not retried automatically).
-    """
+def as_failure(error: BaseException) -> DeliveryFailure:
+    """``error`` when it is a :class:`DeliveryFailure` (the adapters classify their own I/O errors), else a
+    technical failure: an exception of any other kind is a bug of ours, not retried automatically."""
     if isinstance(error, DeliveryFailure):
         return error
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        replies = list(error.recipients.values()) or [(550, b"recipient refused")]
-        failures = [classify_smtp_code(code, f"{code} {_text(msg)}", provider=provider or "smtp")
-                    for code, msg in replies]
-        temporary = [f for f in failures if isinstance(f, TemporaryFailure)]
-        return temporary[0] if temporary else failures[0]
-    if isinstance(error, smtplib.SMTPResponseException):
-        return classify_smtp_code(error.smtp_code, _smtp_text(error), provider=provider or "smtp")
-    if isinstance(error, smtplib.SMTPServerDisconnected):
-        return TemporaryFailure("smtp_disconnected", str(error), provider=provider or "smtp")
-    if isinstance(error, smtplib.SMTPNotSupportedError):
-        return TemporaryFailure("smtp_not_supported", str(error), provider=provider or "smtp")
-    try:  # requests is an optional dependency of the domain
-        import requests
-        if isinstance(error, requests.Timeout):
-            return TemporaryFailure("provider_timeout", type(error).__name__, provider=provider)
-        if isinstance(error, requests.ConnectionError):
-            return TemporaryFailure("provider_unreachable", type(error).__name__, provider=provider)
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(error, (TimeoutError, socket.timeout)):
-        return TemporaryFailure("timeout", type(error).__name__, provider=provider)
-    if isinstance(error, ssl.SSLError):
-        return TemporaryFailure("tls_error", str(error), provider=provider)
-    if isinstance(error, (ConnectionError, socket.gaierror, OSError)):
-        return TemporaryFailure("connection_error", f"{type(error).__name__}: {error}", provider=provider)
-    return TechnicalFailure("unexpected_error", f"{type(error).__name__}: {error}", provider=provider)
-
-
-def classify_http_status(status: int, detail: str = "", *, provider: str | None = None,
-                         invalid_number: bool = False, retry_after: float | None = None) -> DeliveryFailure:
-    """An HTTP provider's error answer.
-
-    * 408, 425, 429, 5xx: temporary (the provider is busy or down);
-    * 401, 402, 403, 404, 405: temporary: our credentials, credit or endpoint,
-      not the message: failover tries the next provider, retries wait for ops;
-    * other 4xx with ``invalid_number`` (the provider said the recipient is
-      not a valid mobile number): permanent, failover stops;
-    * other 4xx: permanent for this provider only (``provider_specific``).
-    """
-    if status in (408, 425, 429) or status >= 500:
-        return TemporaryFailure("provider_unavailable", f"HTTP {status} {detail}", provider=provider,
-                                http_status=status, retry_after=retry_after)
-    if status in (401, 402, 403, 404, 405):
-        return TemporaryFailure("provider_configuration", f"HTTP {status} {detail}", provider=provider,
-                                http_status=status, retry_after=retry_after)
-    if invalid_number:
-        return PermanentFailure("invalid_phone_number", f"HTTP {status} {detail}", provider=provider,
-                                http_status=status)
-    if 400 <= status < 500:
-        return PermanentFailure("provider_rejected", f"HTTP {status} {detail}", provider=provider,
-                                http_status=status, provider_specific=True)
-    return TemporaryFailure("provider_unexpected_status", f"HTTP {status} {detail}", provider=provider,
-                            http_status=status)
+    return TechnicalFailure("unexpected_error", f"{type(error).__name__}: {error}")
 
 
 @dataclass(frozen=True)
@@ -314,7 +228,7 @@ class RetryPolicy:
 
     def decide(self, failure: BaseException, attempts_made: int, now: datetime) -> RetryDecision:
         """What to do after attempt number ``attempts_made`` failed with ``failure``."""
-        failure = classify(failure)
+        failure = as_failure(failure)
         reason = str(failure)
         if isinstance(failure, TemporaryFailure):
             if attempts_made < self.max_attempts:

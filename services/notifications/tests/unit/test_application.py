@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from guichet_common.db import Database
 from guichet_common.errors import Conflict, InvalidInput, NotFound
 from guichet_notifications.application import Notifier
-from guichet_notifications.clients.email import EmailIdentity, RecordingEmailClient
-from guichet_notifications.clients.sms import RecordingSmsClient
+from guichet_notifications.adapters.email import EmailIdentity, RecordingEmailClient
+from guichet_notifications.adapters.sms import RecordingSmsClient
 from guichet_notifications.domain.delivery import RetryPolicy
 from guichet_notifications.domain.templates import TemplateRenderer, TownBranding, load_templates
 from guichet_notifications.models import metadata, notification_events, notifications, outbox, templates

@@ -1,11 +1,8 @@
-"""Statuses, failure classification, retries with backoff, channel choice, rate limits."""
+"""Statuses, failures, retries with backoff, channel choice, rate limits."""
 import random
-import smtplib
-import socket
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import requests
 
 from guichet_notifications.domain.delivery import (
     ContactPoints,
@@ -14,13 +11,11 @@ from guichet_notifications.domain.delivery import (
     PermanentFailure,
     RateLimiter,
     RetryPolicy,
-    TechnicalFailure,
     TemporaryFailure,
+    as_failure,
     can_transition,
     check_transition,
     choose_channel,
-    classify,
-    classify_http_status,
     redact,
 )
 from guichet_notifications.domain.delivery import (
@@ -67,71 +62,18 @@ def test_permanent_failure_is_final():
     assert all(not can_transition(S.PERMANENT_FAILURE, s) for s in S)
 
 
-# --- classification ---------------------------------------------------------------------
-
-@pytest.mark.parametrize("error, kind, code", [
-    (smtplib.SMTPResponseException(451, b"4.7.1 Greylisted"), TemporaryFailure, "smtp_temporary"),
-    (smtplib.SMTPResponseException(421, b"Service not available"), TemporaryFailure, "smtp_temporary"),
-    (smtplib.SMTPResponseException(452, b"Mailbox full"), TemporaryFailure, "smtp_temporary"),
-    (smtplib.SMTPResponseException(550, b"5.1.1 User unknown"), PermanentFailure, "smtp_rejected"),
-    (smtplib.SMTPResponseException(554, b"5.7.1 Rejected"), PermanentFailure, "smtp_rejected"),
-    (smtplib.SMTPDataError(552, b"Message too big"), PermanentFailure, "smtp_rejected"),
-    (smtplib.SMTPAuthenticationError(535, b"Bad credentials"), TemporaryFailure, "smtp_authentication"),
-    (smtplib.SMTPServerDisconnected("gone"), TemporaryFailure, "smtp_disconnected"),
-    (ConnectionRefusedError(111, "Connection refused"), TemporaryFailure, "connection_error"),
-    (socket.timeout("timed out"), TemporaryFailure, "timeout"),
-    (TimeoutError(), TemporaryFailure, "timeout"),
-    (socket.gaierror(-2, "Name or service not known"), TemporaryFailure, "connection_error"),
-    (requests.Timeout(), TemporaryFailure, "provider_timeout"),
-    (requests.ConnectionError(), TemporaryFailure, "provider_unreachable"),
-    (KeyError("bug"), TechnicalFailure, "unexpected_error"),
-])
-def test_classify(error, kind, code):
-    failure = classify(error)
-    assert type(failure) is kind and failure.code == code
-    assert failure.status == {TemporaryFailure: S.TEMPORARY_FAILURE, PermanentFailure: S.PERMANENT_FAILURE,
-                              TechnicalFailure: S.TECHNICAL_FAILURE}[kind]
-
-
-def test_classify_refused_recipients():
-    mixed = smtplib.SMTPRecipientsRefused({"a@x.fr": (550, b"unknown"), "b@x.fr": (450, b"busy")})
-    assert isinstance(classify(mixed), TemporaryFailure)
-    refused = smtplib.SMTPRecipientsRefused({"a@x.fr": (550, b"5.1.1 <a@x.fr> unknown")})
-    failure = classify(refused)
-    assert isinstance(failure, PermanentFailure) and failure.smtp_code == 550
-    assert "a@x.fr" not in str(failure)
-
-
-def test_classify_keeps_delivery_failures():
-    failure = PermanentFailure("invalid_phone_number")
-    assert classify(failure) is failure
-
-
-@pytest.mark.parametrize("status, kind, code", [
-    (500, TemporaryFailure, "provider_unavailable"), (502, TemporaryFailure, "provider_unavailable"),
-    (503, TemporaryFailure, "provider_unavailable"), (429, TemporaryFailure, "provider_unavailable"),
-    (408, TemporaryFailure, "provider_unavailable"), (401, TemporaryFailure, "provider_configuration"),
-    (402, TemporaryFailure, "provider_configuration"), (403, TemporaryFailure, "provider_configuration"),
-    (400, PermanentFailure, "provider_rejected"), (422, PermanentFailure, "provider_rejected"),
-])
-def test_classify_http_status(status, kind, code):
-    failure = classify_http_status(status, "détail")
-    assert type(failure) is kind and failure.code == code and failure.http_status == status
-
-
-def test_invalid_number_stops_failover_other_4xx_do_not():
-    invalid = classify_http_status(400, "invalid recipient", invalid_number=True)
-    assert isinstance(invalid, PermanentFailure) and invalid.code == "invalid_phone_number"
-    assert not invalid.provider_specific
-    assert classify_http_status(400, "bad sender").provider_specific
-    assert classify_http_status(503, retry_after=12).retry_after == 12
-
 
 def test_redact_removes_personal_data():
     text = redact("550 5.1.1 <jean.dupont@example.fr>: Recipient address rejected; call +33 6 12 34 56 78 "
                   "or 06.12.34.56.78 on 2026-11-25")
     assert "jean" not in text and "12 34" not in text and "06.12" not in text
     assert "<adresse>" in text and "<numéro>" in text and "2026-11-25" in text
+
+
+def test_any_other_exception_is_a_technical_failure():
+    failure = PermanentFailure("invalid_phone_number")
+    assert as_failure(failure) is failure
+    assert as_failure(KeyError("bug")).code == "unexpected_error"
 
 
 # --- retries --------------------------------------------------------------------------
@@ -158,7 +100,7 @@ def test_retry_after_is_a_floor():
 
 def test_decide_temporary_failure_is_retried_until_max_attempts():
     policy = RetryPolicy(max_attempts=3, jitter=0)
-    first = policy.decide(smtplib.SMTPResponseException(451, b"greylisted"), 1, NOW)
+    first = policy.decide(TemporaryFailure("smtp_temporary", "451 greylisted"), 1, NOW)
     assert first.retry and first.status == S.TEMPORARY_FAILURE
     assert first.retry_at == NOW + timedelta(seconds=30)
     second = policy.decide(TemporaryFailure("provider_unavailable", retry_after=120), 2, NOW)
@@ -169,7 +111,7 @@ def test_decide_temporary_failure_is_retried_until_max_attempts():
 
 def test_decide_permanent_and_technical_failures_are_not_retried():
     policy = RetryPolicy()
-    permanent = policy.decide(smtplib.SMTPResponseException(550, b"unknown"), 1, NOW)
+    permanent = policy.decide(PermanentFailure("smtp_rejected", "550 unknown"), 1, NOW)
     assert not permanent.retry and permanent.status == S.PERMANENT_FAILURE
     technical = policy.decide(ZeroDivisionError("bug"), 1, NOW)
     assert not technical.retry and technical.status == S.TECHNICAL_FAILURE

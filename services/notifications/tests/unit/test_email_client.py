@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from guichet_notifications.clients.email import (
+from guichet_notifications.adapters.email import (
     Attachment,
     EmailIdentity,
     InvalidEmailAddress,

@@ -1,7 +1,7 @@
 """Settings: the notifications section of the town settings and the environment, checked at start-up."""
 import pytest
 
-from guichet_notifications.clients.sms import BrevoSmsClient, FileSmsClient, RecordingSmsClient
+from guichet_notifications.adapters.sms import BrevoSmsClient, FileSmsClient, RecordingSmsClient
 from guichet_notifications.settings import SettingsError, load_settings
 
 TOWN = {"name": "Ville de Test", "insee_code": "59512", "public_url": "https://ville.example",
@@ -119,8 +119,8 @@ def test_without_the_variable_a_development_secret_is_made_once_in_the_data_dire
 
 @pytest.mark.parametrize("providers", [None, [{"type": "file", "name": "dev-file"}], "explicit"])
 def test_the_development_sms_file_is_where_guichet_sms_and_the_mail_catcher_look(tmp_path, providers):
-    from guichet_common import devsms
-    from guichet_notifications.clients.sms import OutgoingSms
+    from guichet_common import smsfile
+    from guichet_notifications.adapters.sms import OutgoingSms
 
     if providers == "explicit":
         providers = [{"type": "file", "name": "dev-file", "path": str(tmp_path / "ailleurs" / "sms.jsonl")}]
@@ -128,7 +128,8 @@ def test_the_development_sms_file_is_where_guichet_sms_and_the_mail_catcher_look
     data_dir = tmp_path / "var"
     [(client, _)] = load_settings(town, {"GUICHET_DATA_DIR": str(data_dir)}).sms_routes()
     client.send(OutgoingSms(to="+33612345678", text="Rappel : sortir vos encombrants", reference="n-1"))
-    [sms] = devsms.read_sms(devsms.sms_files(town, data_dir))
+    [path] = smsfile.sms_files(town, data_dir)  # where guichet sms and the mail catcher read
+    [sms] = FileSmsClient(path).read()
     assert (sms["to"], sms["text"], sms["notification"]) == ("+33612345678", "Rappel : sortir vos encombrants", "n-1")
 
 

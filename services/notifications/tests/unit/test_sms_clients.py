@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from guichet_notifications.clients.sms import (
+from guichet_notifications.adapters.sms import (
     BrevoSmsClient,
     FailoverSmsClient,
     FileSmsClient,

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from guichet_common import smsreports
 from guichet_common.db import Database
 from guichet_notifications.application import Notifier
-from guichet_notifications.clients.email import EmailIdentity, RecordingEmailClient
-from guichet_notifications.clients.sms import SmsClient
+from guichet_notifications.adapters.email import EmailIdentity, RecordingEmailClient
+from guichet_notifications.adapters.sms import SmsClient
 from guichet_notifications.domain import reports
 from guichet_notifications.domain.delivery import NotificationStatus as S
 from guichet_notifications.domain.delivery import SendReceipt, TemporaryFailure

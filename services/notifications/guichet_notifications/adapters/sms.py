@@ -42,10 +42,9 @@ from ..domain.delivery import (
     SendReceipt,
     TechnicalFailure,
     TemporaryFailure,
-    classify,
-    classify_http_status,
     redact,
 )
+from .failures import classify, classify_http_status
 
 
 @dataclass(frozen=True)

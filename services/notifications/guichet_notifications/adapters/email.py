@@ -49,9 +49,9 @@ from ..domain.delivery import (
     SendReceipt,
     TechnicalFailure,
     TemporaryFailure,
-    classify,
 )
 from ..domain.unsubscribe import usable_one_click_url
+from .failures import classify
 
 # --- messages ----------------------------------------------------------------------
 
