@@ -14,16 +14,17 @@ from webargs.core import is_json
 from webargs.flaskparser import FlaskParser
 
 from guichet_common.errors import InvalidInput
+from guichet_contracts.fields import FrenchSchema
 
 from .problems import PROBLEM_MIMETYPE, InvalidJson, UnsupportedMediaType, flatten_validation_messages
-from .schemas import GuichetSchema, ProblemSchema
+from .schemas import ProblemSchema
 
 BEARER_SCHEME = "bearerAuth"
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 class GuichetParser(FlaskParser):
-    DEFAULT_SCHEMA_CLASS = GuichetSchema  # schemas webargs builds from a dict of fields
+    DEFAULT_SCHEMA_CLASS = FrenchSchema  # schemas webargs builds from a dict of fields
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
         raise InvalidInput(errors=flatten_validation_messages(error.messages))

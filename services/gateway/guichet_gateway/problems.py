@@ -27,8 +27,8 @@ from guichet_common.errors import (
     Unauthenticated,
 )
 from guichet_common.rpc_client import RemoteError
+from guichet_contracts.french_messages import translate
 
-from .french_messages import translate
 from .request_id import current_request_id
 
 log = logging.getLogger(__name__)

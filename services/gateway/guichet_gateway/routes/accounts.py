@@ -14,12 +14,12 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from guichet_common.errors import InvalidInput
+from guichet_contracts.fields import FrenchSchema
 
 from ..api import Blueprint
 from ..auth import current_caller, require_agent, require_citizen
 from ..ratelimit import limiter
 from ..rpc import rpc_client
-from ..schemas import GuichetSchema
 
 blp = Blueprint("accounts", __name__, url_prefix="", description="Comptes, connexion, profil et foyer")
 
@@ -49,13 +49,13 @@ def _accounts(method, caller=None, **kwargs):
 
 # --- schemas --------------------------------------------------------------------
 
-class PhonesSchema(GuichetSchema):
+class PhonesSchema(FrenchSchema):
     personal = _text(max=32, metadata={"example": "0102030405"})
     mobile = _text(max=32, metadata={"example": "0606060605"})
     office = _text(max=32)
 
 
-class AddressSchema(GuichetSchema):
+class AddressSchema(FrenchSchema):
     apartment = _text(max=38)
     building = _text(max=38)
     street_number = _text(max=10)
@@ -66,7 +66,7 @@ class AddressSchema(GuichetSchema):
     country = _text(max=60)
 
 
-class ProfileFieldsSchema(GuichetSchema):
+class ProfileFieldsSchema(FrenchSchema):
     """Civil data, contact, address and account type (the service applies the town's rules)."""
 
     civility = _text(max=20, metadata={"description": "monsieur | madame"})
@@ -91,7 +91,7 @@ class ProfileFieldsSchema(GuichetSchema):
     security_answer = _text(max=100)
 
 
-class CaptchaSchema(GuichetSchema):
+class CaptchaSchema(FrenchSchema):
     captcha_id = fields.String(metadata={"description": "À renvoyer avec la réponse (captcha_id)"})
     image = fields.String(metadata={"description": "Image PNG (data URI)"})
     audio_url = fields.String(metadata={"description": "Alternative audio (WAV) : les mêmes caractères épelés en "
@@ -108,46 +108,46 @@ class RegistrationSchema(ProfileFieldsSchema):
     captcha_answer = _text(max=32)
 
 
-class ValidateOnlySchema(GuichetSchema):
+class ValidateOnlySchema(FrenchSchema):
     validate_only = fields.Boolean(load_default=False)
 
 
-class ActivationSchema(GuichetSchema):
+class ActivationSchema(FrenchSchema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=200))
     login = _text(max=200, metadata={"description": "Par défaut prénom.nom"})
     password = _secret(required=True)
     password_confirmation = _secret(required=True)
 
 
-class TokenSchema(GuichetSchema):
+class TokenSchema(FrenchSchema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-class LoginSchema(GuichetSchema):
+class LoginSchema(FrenchSchema):
     identifier = fields.String(required=True, validate=validate.Length(min=1, max=254),
                                metadata={"description": "Identifiant ou adresse email"})
     password = _secret(required=True)
 
 
-class AgentLoginSchema(GuichetSchema):
+class AgentLoginSchema(FrenchSchema):
     login = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = _secret(required=True)
     totp_code = _text(max=10)
 
 
-class RefreshSchema(GuichetSchema):
+class RefreshSchema(FrenchSchema):
     refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-class LogoutSchema(GuichetSchema):
+class LogoutSchema(FrenchSchema):
     refresh_token = _text(max=200)
 
 
-class EmailSchema(GuichetSchema):
+class EmailSchema(FrenchSchema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
 
 
-class IdentifierSchema(GuichetSchema):
+class IdentifierSchema(FrenchSchema):
     identifier = fields.String(required=True, validate=validate.Length(min=1, max=254))
 
 
@@ -155,19 +155,19 @@ class ForgottenPasswordSchema(IdentifierSchema):
     security_answer = _text(max=100)
 
 
-class PasswordResetSchema(GuichetSchema):
+class PasswordResetSchema(FrenchSchema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=200))
     password = _secret(required=True)
     password_confirmation = _secret(required=True)
 
 
-class PasswordChangeSchema(GuichetSchema):
+class PasswordChangeSchema(FrenchSchema):
     current_password = _secret(required=True)
     new_password = _secret(required=True)
     new_password_confirmation = _secret(required=True)
 
 
-class SocialSchema(GuichetSchema):
+class SocialSchema(FrenchSchema):
     regime = _text(max=50)
     reference_tax_income = fields.Integer(allow_none=True, metadata={"description": "Revenu fiscal de référence (euros)"})
     allocataire_name = _text(max=200)
@@ -182,13 +182,13 @@ class ProfileChangesSchema(ProfileFieldsSchema):
     social = fields.Nested(SocialSchema)
 
 
-class GuardianSchema(GuichetSchema):
+class GuardianSchema(FrenchSchema):
     relation = fields.String(required=True, metadata={"description": "pere | mere | tuteur"})
     member_id = _text(max=36)
     name = _text(max=200)
 
 
-class SchoolSchema(GuichetSchema):
+class SchoolSchema(FrenchSchema):
     school_year = _text(max=9)
     school = _text(max=200)
     level = _text(max=50)
@@ -196,7 +196,7 @@ class SchoolSchema(GuichetSchema):
     certificate_url = _text(max=500)
 
 
-class MemberSchema(GuichetSchema):
+class MemberSchema(FrenchSchema):
     role = _text(max=20, metadata={"description": "conjoint | enfant | autre"})
     relation = _text(max=50)
     civility = _text(max=20)
@@ -209,27 +209,27 @@ class MemberSchema(GuichetSchema):
     school = fields.Nested(SchoolSchema, allow_none=True)
 
 
-class SearchSchema(GuichetSchema):
+class SearchSchema(FrenchSchema):
     q = fields.String(validate=validate.Length(max=100))
     status = fields.String(validate=validate.OneOf(["pending_activation", "awaiting_validation", "active"]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-class ImportSchema(GuichetSchema):
+class ImportSchema(FrenchSchema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
                                                 "description": "CSV (; ou ,), UTF-8, 1 Mo au plus"})
 
 
-class FamilyFileSchema(GuichetSchema):
+class FamilyFileSchema(FrenchSchema):
     family_file_ref = _text(max=64, required=True, metadata={"example": "F-2026-0042"})
 
 
-class AuditQuerySchema(GuichetSchema):
+class AuditQuerySchema(FrenchSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
-class ProvisionSchema(GuichetSchema):
+class ProvisionSchema(FrenchSchema):
     civility = _text(max=20)
     birth_name = fields.String(required=True, validate=validate.Length(max=100))
     usage_name = _text(max=100)

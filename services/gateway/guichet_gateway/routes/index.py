@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from marshmallow import fields
 
+from guichet_contracts.fields import FrenchSchema
+
 from ..api import Blueprint
-from ..schemas import GuichetSchema
 
 blp = Blueprint("index", __name__, description="Accueil de l'API")
 
 
-class IndexSchema(GuichetSchema):
+class IndexSchema(FrenchSchema):
     name = fields.String(metadata={"example": "Guichet"})
     version = fields.String(metadata={"example": "v1"})
     openapi = fields.String(metadata={"example": "/api/openapi.json"})

@@ -40,11 +40,11 @@ from marshmallow import fields, validate
 
 from guichet_common import smsreports, town
 from guichet_common.errors import GuichetError, InvalidInput
+from guichet_contracts.fields import FrenchSchema
 
 from ..api import Blueprint
 from ..auth import require_agent, require_citizen
 from ..rpc import rpc_client
-from ..schemas import GuichetSchema
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _notifications(method, caller, *args, **kwargs):
     return rpc_client().call("notifications", method, *args, kwargs=kwargs, caller=caller)
 
 
-class PageSchema(GuichetSchema):
+class PageSchema(FrenchSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
@@ -71,18 +71,18 @@ class SearchSchema(PageSchema):
     failed = fields.Boolean(load_default=False, metadata={"description": "Only the failed notifications."})
 
 
-class PreferencesSchema(GuichetSchema):
+class PreferencesSchema(FrenchSchema):
     non_essential = fields.Boolean(required=True, metadata={
         "description": "Receive non-essential messages (reminders, new invoice, request progress, statements). "
                        "Essential ones (security, acknowledgements, decisions, receipts) are always sent."})
 
 
-class UnsubscribeQuerySchema(GuichetSchema):
+class UnsubscribeQuerySchema(FrenchSchema):
     token = fields.String(validate=validate.Length(min=1, max=512),
                           metadata={"description": "The signed token of the link (List-Unsubscribe)."})
 
 
-class UnsubscribeFormSchema(GuichetSchema):
+class UnsubscribeFormSchema(FrenchSchema):
     class Meta:
         # RFC 8058's body is "List-Unsubscribe=One-Click"; whatever else a mail provider adds must not
         # turn a one-click unsubscribe into an error.
@@ -92,7 +92,7 @@ class UnsubscribeFormSchema(GuichetSchema):
     list_unsubscribe = fields.String(data_key="List-Unsubscribe", metadata={"example": "One-Click"})
 
 
-class PreviewSchema(GuichetSchema):
+class PreviewSchema(FrenchSchema):
     personalisation = fields.Dict(keys=fields.String(), load_default=dict)
     channel = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["email", "sms"]))
 
@@ -201,7 +201,7 @@ class Unsubscribe(MethodView):
         return result
 
 
-class SmsReportQuerySchema(GuichetSchema):
+class SmsReportQuerySchema(FrenchSchema):
     token = fields.String(validate=validate.Length(min=1, max=512), metadata={
         "description": "The provider's report secret (part of the callback URL given with each SMS)."})
 
@@ -217,7 +217,7 @@ class _MessageId(fields.Field):
         return value
 
 
-class SmsReportSchema(GuichetSchema):
+class SmsReportSchema(FrenchSchema):
     """Brevo's transactional SMS webhook (one object per event); the fields Guichet does not use (the
     recipient's number, credits, dates) are dropped, not refused: the provider decides its payload."""
 

@@ -9,27 +9,29 @@ import flask
 from flask import current_app
 from marshmallow import fields
 
+from guichet_contracts.fields import FrenchSchema
+
 from .. import metrics
 from ..api import Blueprint
 from ..problems import problem_response
-from ..schemas import GuichetSchema, ProblemSchema
+from ..schemas import ProblemSchema
 from ..state import EXTENSION
 
 blp = Blueprint("system", __name__, url_prefix="/api", description="Sondes de disponibilité du portail")
 metrics_blp = flask.Blueprint("metrics", __name__, url_prefix="/api")
 
 
-class LivenessSchema(GuichetSchema):
+class LivenessSchema(FrenchSchema):
     status = fields.String(metadata={"example": "ok"})
 
 
-class ComponentSchema(GuichetSchema):
+class ComponentSchema(FrenchSchema):
     status = fields.String(metadata={"description": "ok, down, or the status the service reported"})
     latency_ms = fields.Float()
     reason = fields.String(metadata={"description": "Why the component is down"})
 
 
-class ReadinessSchema(GuichetSchema):
+class ReadinessSchema(FrenchSchema):
     status = fields.String(metadata={"example": "ok"})
     broker = fields.Nested(ComponentSchema)
     services = fields.Dict(keys=fields.String(), values=fields.Nested(ComponentSchema))

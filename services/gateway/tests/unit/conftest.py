@@ -20,12 +20,12 @@ from jwt.algorithms import OKPAlgorithm
 from marshmallow import fields, validate
 
 from guichet_common import context
+from guichet_contracts.fields import FrenchSchema
 from guichet_gateway.api import Blueprint
 from guichet_gateway.app import create_app
 from guichet_gateway.auth import current_caller, require_agent, require_citizen
 from guichet_gateway.ratelimit import limiter
 from guichet_gateway.rpc import rpc_client
-from guichet_gateway.schemas import GuichetSchema
 from guichet_gateway.settings import GatewaySettings
 
 
@@ -88,11 +88,11 @@ class SigningKey:
 
 # --- the test blueprint: routes shaped like the domain ones -------------------
 
-class ChildSchema(GuichetSchema):
+class ChildSchema(FrenchSchema):
     prenom = fields.String(required=True)
 
 
-class PersonSchema(GuichetSchema):
+class PersonSchema(FrenchSchema):
     nom = fields.String(required=True, validate=validate.Length(min=2, max=20))
     age = fields.Integer(validate=validate.Range(min=0, max=130))
     email = fields.Email()
@@ -106,15 +106,15 @@ class PersonChangesSchema(PersonSchema):
 
 
 class PlainSchema(ma.Schema):
-    """Not derived from GuichetSchema: its English messages are translated after the fact."""
+    """Not derived from FrenchSchema: its English messages are translated after the fact."""
     code = fields.String(required=True, validate=validate.Length(equal=5))
 
 
-class PageSchema(GuichetSchema):
+class PageSchema(FrenchSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
 
 
-class UploadSchema(GuichetSchema):
+class UploadSchema(FrenchSchema):
     titre = fields.String()
 
 

@@ -8,8 +8,8 @@ import marshmallow as ma
 import pytest
 from marshmallow import fields, validate
 
-from guichet_gateway.french_messages import MESSAGES, translate, translate_message
-from guichet_gateway.schemas import GuichetSchema
+from guichet_contracts.fields import FrenchSchema
+from guichet_contracts.french_messages import MESSAGES, translate, translate_message
 
 
 def validation_errors(response) -> dict:
@@ -54,7 +54,7 @@ def test_length_range_and_choice_messages(client):
 
 
 def test_one_sided_length_messages():
-    class Form(GuichetSchema):
+    class Form(FrenchSchema):
         court = fields.String(validate=validate.Length(max=3))
         long = fields.String(validate=validate.Length(min=3))
 
@@ -67,13 +67,13 @@ def test_null_and_nested_messages_keep_their_shape(client):
         "nom": None, "enfants": [{"prenom": "Léa"}, {}, "x"]}))
     assert errors == {
         "nom": ["Ce champ ne peut pas être vide."],
-        "enfants": {"1": {"prenom": ["Champ obligatoire."]}, "2": {"_schema": ["Type de données invalide."]}},
+        "enfants": {"1": {"prenom": ["Champ obligatoire."]}, "2": {"_schema": ["Les données envoyées doivent être un objet JSON."]}},
     }
 
 
 def test_a_body_that_is_not_an_object(client):
     errors = validation_errors(client.post("/api/v1/test/personnes", json=["Dupont"]))
-    assert errors == {"_schema": ["Type de données invalide."]}
+    assert errors == {"_schema": ["Les données envoyées doivent être un objet JSON."]}
 
 
 def test_a_schema_not_derived_from_the_base_one_is_translated_too(client):
@@ -95,7 +95,7 @@ def test_valid_input_passes(client):
 
 
 def test_the_base_schema_has_french_messages_before_any_translation():
-    class Form(GuichetSchema):
+    class Form(FrenchSchema):
         nom = fields.String(required=True)
         quand = fields.AwareDateTime()
         heure = fields.Time()
@@ -111,7 +111,7 @@ def test_the_base_schema_has_french_messages_before_any_translation():
         "couleur": ["Doit être l'une des valeurs suivantes : BLEU, ROUGE."],
     }
     assert Form().validate({"nom": "a", "perso": "b", "x": 1}) == {"x": ["Champ inconnu."]}
-    assert Form().validate([1], many=False) == {"_schema": ["Type de données invalide."]}
+    assert Form().validate([1], many=False) == {"_schema": ["Les données envoyées doivent être un objet JSON."]}
 
 
 @pytest.mark.parametrize(("english", "french"), [
@@ -183,7 +183,7 @@ def test_no_french_message_looks_english_or_lacks_accents_where_needed():
 
 
 def test_date_messages_of_every_kind():
-    class Dates(GuichetSchema):
+    class Dates(FrenchSchema):
         jour = fields.Date()
         moment = fields.DateTime()
         naif = fields.NaiveDateTime()

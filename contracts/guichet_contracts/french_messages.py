@@ -1,14 +1,19 @@
-"""French versions of marshmallow's default validation messages.
+"""French messages of every schema crossing a boundary (API bodies, RPC arguments and answers, events).
 
 Citizens read these messages next to the form field they typed in, so none
-may stay in English. Two layers use the same table:
+may stay in English. Two kinds live here:
 
-- ``localize_field`` gives a schema field French default messages when the
-  gateway's base schema binds it (see ``schemas.GuichetSchema``);
-- ``translate`` rewrites, after the fact, any message that still has
+- the generic messages of the field kit (``guichet_contracts.fields``):
+  ``FIELD_REQUIRED``, ``INPUT_NOT_OBJECT``, ``PHONE_INVALID``... Messages
+  that belong to one service's rules (a seed's wording) stay in that service
+  and are handed to the fields as arguments;
+- the French versions of marshmallow's default messages, in one table used
+  two ways: ``localize_field`` gives a schema field French default messages
+  when the kit's base schema binds it (see ``fields.FrenchSchema``), and
+  ``translate`` rewrites, after the fact, any message that still has
   marshmallow's English wording: validator messages (``Length``, ``Range``,
-  ``OneOf``...) carry their parameters, and schemas not derived from the
-  base schema exist too. Messages already in French pass through unchanged.
+  ``OneOf``...) carry their parameters, and schemas not derived from the base
+  schema exist too. Messages already in French pass through unchanged.
 
 A test renders every default message of the installed marshmallow and checks
 it has a French version, so an upgrade that adds one is noticed.
@@ -17,6 +22,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
+# --- messages of the field kit --------------------------------------------------------
+
+FIELD_REQUIRED = "Ce champ est obligatoire."
+FIELD_NULL = "Ce champ ne peut pas être vide."
+FIELD_INVALID = "Valeur invalide."
+FIELD_NOT_TEXT = "Ce champ doit être un texte."
+FIELD_NOT_BOOLEAN = "Ce champ doit valoir vrai ou faux."
+FIELD_NOT_OBJECT = "Ce champ doit être un objet."
+FIELD_UNKNOWN = "Champ inconnu."
+FIELD_TOO_LONG = "Ce champ ne doit pas dépasser {max} caractères."
+INPUT_NOT_OBJECT = "Les données envoyées doivent être un objet JSON."
+NAME_INVALID = "Ce champ ne peut contenir que des lettres, des espaces, des tirets et des apostrophes."
+DATE_INVALID = "Date invalide (format attendu : AAAA-MM-JJ)."
+# The examples are those of the registration form of seed 002 (« Courriel * (jacques.dupond@test.fr) »,
+# « Téléphone personnel (ex. : 0102030405) », « Téléphone portable (ex. : 0606060605) »).
+EMAIL_INVALID = "Adresse courriel invalide (ex. : jacques.dupond@test.fr)."
+PHONE_INVALID = "Numéro de téléphone invalide (ex. : 0102030405)."
+MOBILE_INVALID = "Ce numéro n'est pas un numéro de téléphone portable (ex. : 0606060605)."
+SIRET_INVALID = "Le numéro SIRET doit contenir 14 chiffres."
+SIRET_CHECKSUM = "Ce numéro SIRET n'est pas valide (clé de contrôle incorrecte)."
+RNA_INVALID = "Le numéro RNA doit commencer par W suivi de 9 caractères (ex. : W751234567)."
+INTEGER_INVALID = "Ce champ doit être un nombre entier."
+NOT_NEGATIVE = "Ce champ ne peut pas être négatif."
+URL_INVALID = "Adresse web invalide."
+
+
+# --- marshmallow's default messages in French -----------------------------------------
 
 # What marshmallow's date/time fields put in {obj_type}.
 _DATE_KINDS = {
