@@ -1,15 +1,16 @@
-# Guichet — the two commands: `make run` (whole suite) and `make test` (all tests).
+# Guichet — the two commands: `make run` (whole suite) and `make test` (lint, then all tests).
+# Also: `make lint` (ruff + mypy), `make venv`, `make migrate`, `make contracts`, `make bench`, `make clean`.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PACKAGES := contracts services/common services/accounts services/demarches services/billing \
-            services/activities services/notifications services/gateway
+            services/activities services/notifications services/gateway services/devtools
 
 export GUICHET_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: run test test-sqlite test-postgresql venv broker migrate contracts bench clean lint
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+$(BIN)/.installed: requirements.txt requirements-devtools.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	./scripts/bootstrap-python.sh $(PYTHON)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=24' 'setuptools<82' wheel

@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from guichet_common.mailcatcher import MailCatcher
 from guichet_common.testing import migrated_service, wait_for
 from guichet_contracts.validation import validate_message
+from guichet_devtools.mailcatcher import MailCatcher
 
 from .test_suite import start_gateway
 

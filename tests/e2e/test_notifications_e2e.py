@@ -17,9 +17,9 @@ from guichet_fake_accounts import SERVICE as FAKE_ACCOUNTS
 from guichet_fake_accounts.service import metadata as fake_accounts_metadata
 
 from guichet_accounts.domain.tokens import KeyRing, issue_access_token
-from guichet_common.mailcatcher import MailCatcher
 from guichet_common.testing import migrated_service, publish, wait_for
 from guichet_contracts.envelope import make_envelope
+from guichet_devtools.mailcatcher import MailCatcher
 
 from .test_suite import start_gateway
 

@@ -5,6 +5,10 @@ import argparse
 import json
 import sys
 
+COMMAND_GROUP = "guichet.commands"
+# Added by guichet-devtools through COMMAND_GROUP; named here to say why they are missing without it.
+DEVELOPMENT_COMMANDS = ("run", "mailcatcher", "mail", "sms")
+
 
 def _cmd_service(args):
     from . import runner  # monkey-patches eventlet first
@@ -99,66 +103,13 @@ def _cmd_config(_args):
     print(markdown_table())
 
 
-def _town_or_none(settings):
-    from .town import TownSettingsError, load_town
+def _add_installed_commands(sub) -> None:
+    """Commands other installed packages add (entry point group ``guichet.commands``): the development tools'
+    run, mailcatcher, mail and sms, which the production image does not have."""
+    from importlib.metadata import entry_points
 
-    try:
-        return load_town(settings.town_settings)
-    except TownSettingsError as error:
-        print(f"Town settings: {error}", file=sys.stderr)
-        return None
-
-
-def _cmd_mailcatcher(args):
-    import signal
-    import threading
-
-    from . import devsms
-    from .config import load_settings
-    from .mailcatcher import MailCatcher
-
-    settings = load_settings()
-    directory = settings.data_dir / "mail"
-    town = _town_or_none(settings)
-    catcher = MailCatcher(directory, host=args.host, smtp_port=args.smtp_port, http_port=args.http_port,
-                          sms_files=devsms.sms_files(town, settings.data_dir) if town is not None else None,
-                          timezone=(town or {}).get("timezone") or "Europe/Paris").start()
-    print(f"SMTP on {args.host}:{args.smtp_port}, mails on http://{args.host}:{args.http_port}/ ({directory})",
-          flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    catcher.stop()
-
-
-def _cmd_mail(args):
-    from .config import load_settings
-    from .mailcatcher import print_mails
-
-    print_mails(load_settings().data_dir / "mail", args.last)
-
-
-def _cmd_sms(args):
-    from . import devsms
-    from .config import load_settings
-
-    settings = load_settings()
-    town = _town_or_none(settings)
-    if town is None:
-        raise SystemExit(1)
-    files = devsms.sms_files(town, settings.data_dir)
-    if not files:
-        raise SystemExit("No development SMS file: the town settings' notifications.sms_providers has no "
-                         "'file' provider.")
-    print(devsms.format_sms(devsms.read_sms(files, args.last), town.get("timezone") or "Europe/Paris"))
-    print(f"# {', '.join(str(path) for path in files)}", file=sys.stderr)
-
-
-def _cmd_run(args):
-    from . import devserver
-
-    devserver.main(args)
+    for entry in entry_points(group=COMMAND_GROUP):
+        entry.load()(sub)
 
 
 def main(argv=None):
@@ -194,23 +145,11 @@ def main(argv=None):
     p = sub.add_parser("config", help="print the configuration variables")
     p.set_defaults(func=_cmd_config)
 
-    p = sub.add_parser("mailcatcher", help="development SMTP server keeping mails (SMTP 1025, page 8025)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--smtp-port", type=int, default=1025)
-    p.add_argument("--http-port", type=int, default=8025)
-    p.set_defaults(func=_cmd_mailcatcher)
-
-    p = sub.add_parser("mail", help="print the mails kept by the development mail catcher")
-    p.add_argument("--last", type=int, default=None)
-    p.set_defaults(func=_cmd_mail)
-
-    p = sub.add_parser("sms", help="print the SMS written by the development SMS provider (latest last)")
-    p.add_argument("--last", type=int, default=20, help="how many (default 20; 0 for all)")
-    p.set_defaults(func=_cmd_sms)
-
-    p = sub.add_parser("run", help="run the whole suite for development (make run)")
-    p.add_argument("--no-demo", action="store_true")
-    p.set_defaults(func=_cmd_run)
+    _add_installed_commands(sub)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in DEVELOPMENT_COMMANDS and argv[0] not in sub.choices:
+        parser.exit(2, f"guichet {argv[0]}: a development command of guichet-devtools, which is not installed "
+                       "here (make venv installs it; the production image does not).\n")
 
     args = parser.parse_args(argv)
     if args.command == "dlq" and args.action in ("show", "discard") and not args.message_id:

@@ -3,9 +3,9 @@ import smtplib
 import socket
 import urllib.request
 from email.message import EmailMessage
-from pathlib import Path
 
-from guichet_common.mailcatcher import MailCatcher
+from guichet_devtools import sms
+from guichet_devtools.mailcatcher import MailCatcher
 
 
 def _port():
@@ -90,45 +90,17 @@ def test_without_the_sms_location_the_json_endpoint_is_404_and_the_page_says_so(
         catcher.stop()
 
 
-def test_where_the_development_sms_are(tmp_path):
-    from guichet_common import devsms
-
-    data = tmp_path / "var"
-    assert devsms.sms_files({}, data) == [data / "sms.jsonl"]
-    assert devsms.sms_files({"notifications": {"sms_providers": []}}, data) == [data / "sms.jsonl"]
-    assert devsms.sms_files({"notifications": {"sms_providers": [
-        {"type": "brevo", "api_key_env": "K"}, {"type": "file", "path": "/srv/sms.jsonl"}, {"type": "file"}]}},
-        data) == [Path("/srv/sms.jsonl"),
-                  data / "sms.jsonl"]
-    assert devsms.sms_files({"notifications": {"sms_providers": [{"type": "brevo"}]}}, data) == []
-
-
-def test_guichet_sms_file_moves_the_default_file_for_every_reader_and_the_writer(tmp_path):
-    """docker-compose: the notifications and mail catcher containers have separate data directories and
-    agree on GUICHET_SMS_FILE, on a volume they share."""
-    from guichet_common import devsms
-
-    env = {"GUICHET_SMS_FILE": str(tmp_path / "shared" / "sms.jsonl")}
-    assert devsms.default_path(tmp_path / "var", env) == tmp_path / "shared" / "sms.jsonl"
-    assert devsms.sms_files({}, tmp_path / "var", env) == [tmp_path / "shared" / "sms.jsonl"]
-    assert devsms.sms_files({"notifications": {"sms_providers": [{"type": "file", "path": "/srv/sms.jsonl"}]}},
-                            tmp_path / "var", env) == [Path("/srv/sms.jsonl")]  # an explicit path wins
-    assert devsms.default_path(tmp_path / "var", {"GUICHET_SMS_FILE": ""}) == tmp_path / "var" / "sms.jsonl"
-
-
 def test_reading_the_latest_sms(tmp_path):
-    from guichet_common import devsms
-
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     _write_sms(first, SMS_2, "", "[1, 2]", "{\"text\": 5}")
     _write_sms(second, SMS_1)
-    assert [i["notification"] for i in devsms.read_sms([first, second, tmp_path / "missing.jsonl"])] == ["n1", "n2"]
-    assert [i["notification"] for i in devsms.read_sms([first, second], last=1)] == ["n2"]
-    assert devsms.read_sms([first, second], last=0) == []
-    text = devsms.format_sms(devsms.read_sms([first, second]))
+    assert [i["notification"] for i in sms.read_sms([first, second, tmp_path / "missing.jsonl"])] == ["n1", "n2"]
+    assert [i["notification"] for i in sms.read_sms([first, second], last=1)] == ["n2"]
+    assert sms.read_sms([first, second], last=0) == []
+    text = sms.format_sms(sms.read_sms([first, second]))
     assert text.index("2026-03-02 10:15:00 — à +33612345678 (1 segment)") < text.index("+33698765432")
     assert "Rappel : sortir vos encombrants <demain>" in text
-    assert devsms.format_sms([]) == "Aucun SMS envoyé."
+    assert sms.format_sms([]) == "Aucun SMS envoyé."
 
 
 def test_guichet_sms_prints_the_latest_ones(tmp_path, monkeypatch, capsys):
@@ -149,3 +121,17 @@ def test_guichet_sms_prints_the_latest_ones(tmp_path, monkeypatch, capsys):
     assert "+33612345678" not in out.out and str(sms_file) in out.err
     cli.main(["sms"])
     assert capsys.readouterr().out.count("=== ") == 2
+
+
+def test_the_development_commands_come_from_the_devtools_entry_point():
+    """The chassis CLI finds them through the guichet.commands group (it imports no guichet_devtools itself)."""
+    import argparse
+    from importlib.metadata import entry_points
+
+    from guichet_devtools import cli as devtools_cli
+
+    [entry] = [e for e in entry_points(group="guichet.commands") if e.value.startswith("guichet_devtools")]
+    assert entry.load() is devtools_cli.register
+    sub = argparse.ArgumentParser().add_subparsers()
+    devtools_cli.register(sub)
+    assert set(sub.choices) == {"run", "mailcatcher", "mail", "sms"}

@@ -5,9 +5,9 @@ http://127.0.0.1:8025/ (a page, and JSON at /api/messages for tests);
 ``guichet mail`` prints them in a terminal. Mails are kept as .eml files in
 $GUICHET_DATA_DIR/mail so they survive a restart.
 
-The same page has an "SMS" section with the SMS the development SMS provider
-wrote (JSON at /api/sms), when it is given the files to read
-(:func:`guichet_common.devsms.sms_files`, as ``make run`` does); ``guichet sms``
+The same page has an "SMS" section with the SMS the notifications service's
+file provider wrote (JSON at /api/sms), when it is given the files to read
+(:func:`guichet_common.smsfile.sms_files`, as ``make run`` does); ``guichet sms``
 prints them in a terminal.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from . import devsms
+from . import sms
 
 
 class MailBox:
@@ -90,9 +90,9 @@ def _sms_section(sms_files, timezone: str) -> str:
         return ("<h2>SMS</h2><p>Emplacement des SMS inconnu : <code>.venv/bin/guichet sms</code> "
                 "les affiche.</p>")
     rows = "".join(
-        f"<tr><td>{html.escape(devsms.local_time(item['time'], timezone))}</td><td>{html.escape(str(item['to'] or '?'))}"
+        f"<tr><td>{html.escape(sms.local_time(item['time'], timezone))}</td><td>{html.escape(str(item['to'] or '?'))}"
         f"</td><td>{html.escape(item['text'])}</td></tr>"
-        for item in reversed(devsms.read_sms(sms_files, last=SMS_ON_PAGE)))
+        for item in reversed(sms.read_sms(sms_files, last=SMS_ON_PAGE)))
     files = ", ".join(html.escape(str(path)) for path in sms_files) or "aucun (pas de fournisseur « file »)"
     return (f"<h2>SMS</h2><p>Fichier : {files}</p>"
             + (f"<table><tr><th>Date</th><th>Destinataire</th><th>Texte</th></tr>{rows}</table>" if rows
@@ -102,50 +102,65 @@ def _sms_section(sms_files, timezone: str) -> str:
 SMS_ON_PAGE = 200
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """The mail catcher's page and JSON; :func:`_http_handler` binds it to a mail box and the SMS files."""
+
+    mailbox: MailBox
+    sms_files: list[Path] | None = None
+    timezone = "Europe/Paris"
+
+    def log_message(self, *_args):  # no access log: mails hold personal data
+        pass
+
+    def _send(self, status: int, body: str, content_type: str):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/api/messages":
+            return self._send(200, json.dumps(self.mailbox.messages(), ensure_ascii=False), "application/json")
+        if self.path == "/api/sms":
+            return self._sms_json()
+        if self.path.startswith("/messages/"):
+            return self._mail_page(self.path.rsplit("/", 1)[-1])
+        if self.path == "/":
+            return self._index_page()
+        return self._send(404, "Introuvable", "text/plain; charset=utf-8")
+
+    def _sms_json(self):
+        if self.sms_files is None:
+            return self._send(404, json.dumps({"detail": "Emplacement des SMS inconnu."}, ensure_ascii=False),
+                              "application/json")
+        return self._send(200, json.dumps(sms.read_sms(self.sms_files), ensure_ascii=False), "application/json")
+
+    def _mail_page(self, message_id: str):
+        try:
+            mail = self.mailbox.read(message_id)
+        except (FileNotFoundError, ValueError):
+            return self._send(404, "Message introuvable", "text/plain; charset=utf-8")
+        body = (f"<h1>{html.escape(mail['subject'])}</h1><p>De : {html.escape(mail['from'])}<br>"
+                f"À : {html.escape(mail['to'])}<br>{html.escape(mail['date'])}</p>"
+                f"<pre>{html.escape(mail['text'])}</pre>"
+                + (f"<p>Pièces jointes : {html.escape(', '.join(mail['attachments']))}</p>"
+                   if mail["attachments"] else ""))
+        return self._send(200, _page(body), "text/html; charset=utf-8")
+
+    def _index_page(self):
+        rows = "".join(
+            f"<tr><td>{html.escape(m['date'])}</td><td>{html.escape(m['to'])}</td>"
+            f"<td><a href='/messages/{m['id']}'>{html.escape(m['subject'])}</a></td></tr>"
+            for m in reversed(self.mailbox.messages()))
+        body = ("<h1>Courriels reçus (développement)</h1><table><tr><th>Date</th><th>Destinataire</th>"
+                f"<th>Objet</th></tr>{rows}</table>" + _sms_section(self.sms_files, self.timezone))
+        return self._send(200, _page(body), "text/html; charset=utf-8")
+
+
 def _http_handler(mailbox: MailBox, sms_files=None, timezone: str = "Europe/Paris"):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_args):  # no access log: mails hold personal data
-            pass
-
-        def _send(self, status: int, body: str, content_type: str):
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self):
-            if self.path == "/api/messages":
-                return self._send(200, json.dumps(mailbox.messages(), ensure_ascii=False), "application/json")
-            if self.path == "/api/sms":
-                if sms_files is None:
-                    return self._send(404, json.dumps({"detail": "Emplacement des SMS inconnu."}, ensure_ascii=False),
-                                      "application/json")
-                return self._send(200, json.dumps(devsms.read_sms(sms_files), ensure_ascii=False),
-                                  "application/json")
-            if self.path.startswith("/messages/"):
-                try:
-                    mail = mailbox.read(self.path.rsplit("/", 1)[-1])
-                except (FileNotFoundError, ValueError):
-                    return self._send(404, "Message introuvable", "text/plain; charset=utf-8")
-                body = (f"<h1>{html.escape(mail['subject'])}</h1><p>De : {html.escape(mail['from'])}<br>"
-                        f"À : {html.escape(mail['to'])}<br>{html.escape(mail['date'])}</p>"
-                        f"<pre>{html.escape(mail['text'])}</pre>"
-                        + (f"<p>Pièces jointes : {html.escape(', '.join(mail['attachments']))}</p>"
-                           if mail["attachments"] else ""))
-                return self._send(200, _page(body), "text/html; charset=utf-8")
-            if self.path == "/":
-                rows = "".join(
-                    f"<tr><td>{html.escape(m['date'])}</td><td>{html.escape(m['to'])}</td>"
-                    f"<td><a href='/messages/{m['id']}'>{html.escape(m['subject'])}</a></td></tr>"
-                    for m in reversed(mailbox.messages()))
-                body = ("<h1>Courriels reçus (développement)</h1><table><tr><th>Date</th><th>Destinataire</th>"
-                        f"<th>Objet</th></tr>{rows}</table>" + _sms_section(sms_files, timezone))
-                return self._send(200, _page(body), "text/html; charset=utf-8")
-            return self._send(404, "Introuvable", "text/plain; charset=utf-8")
-
-    return Handler
+    return type("Handler", (_Handler,), {"mailbox": mailbox, "sms_files": sms_files, "timezone": timezone})
 
 
 def _page(body: str) -> str:

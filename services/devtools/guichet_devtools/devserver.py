@@ -13,11 +13,12 @@ import sys
 import time
 from importlib.metadata import entry_points
 
-from . import devsms
-from .config import load_settings
+from guichet_common import smsfile
+from guichet_common.config import load_settings
+from guichet_common.registry import installed
+from guichet_common.town import TownSettingsError, load_town
+
 from .mailcatcher import MailCatcher
-from .registry import installed
-from .town import TownSettingsError, load_town
 
 MAX_RESTARTS = 5
 
@@ -65,7 +66,7 @@ def main(args) -> None:
     try:
         town = load_town(settings.town_settings)
     except TownSettingsError as error:
-        raise SystemExit(f"Town settings: {error}")
+        raise SystemExit(f"Town settings: {error}") from error
 
     env = dict(os.environ, GUICHET_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
     smtp, page = settings.mailcatcher_smtp_port, settings.mailcatcher_http_port
@@ -75,7 +76,7 @@ def main(args) -> None:
     # The mail catcher's page shows the SMS of the development provider: the files the notifications
     # service writes to, found from the same town settings and data directory it is given.
     catcher = MailCatcher(data_dir / "mail", smtp_port=smtp, http_port=page,
-                          sms_files=devsms.sms_files(town, data_dir),
+                          sms_files=smsfile.sms_files(town, data_dir),
                           timezone=town.get("timezone") or "Europe/Paris").start()
     children = [Child(name, [sys.executable, "-m", "guichet_common.cli", "service", name], env, log_dir)
                 for name in installed()]
