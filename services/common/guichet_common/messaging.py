@@ -8,6 +8,8 @@
 - ``Chassis``: correlation ids, caller identity, metrics for every worker.
 - ``DatabaseProvider``: the service's database, units of work and the
   embedded outbox relay.
+- ``ApplicationProvider``: the service's application object, built once per
+  container from the database by the service's bootstrap.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import logging
 import threading
 import time
 from functools import partial
+from typing import Any, Callable
 
 from amqp.exceptions import AMQPError
 from kombu import Connection as KombuConnection
@@ -216,7 +219,7 @@ class GuichetRpc(Rpc):
         try:
             self._signature.bind(None, *args, **kwargs)  # None stands for self: the method is unbound
         except TypeError as exc:
-            raise IncorrectSignature(str(exc))
+            raise IncorrectSignature(str(exc)) from None
 
 
 rpc = GuichetRpc.decorator
@@ -400,14 +403,23 @@ class DatabaseProvider(DependencyProvider):
         super().__init__(**kwargs)
 
     def setup(self):
+        self.open()
+
+    def open(self) -> Database:
+        """The database, made on the first call: nameko sets its extensions up in no set order, and an
+        ``ApplicationProvider`` needs the database in its own ``setup``."""
+        if self.database is not None:
+            return self.database
         config = self.container.config
         url = config[CONFIG_DATABASE_URL]
-        self.database = Database(self.container.service_name, url, self.metadata,
-                                 pool_size=int(config.get("max_workers", 10)))
-        metrics.register_database(self.database)
+        database = Database(self.container.service_name, url, self.metadata,
+                            pool_size=int(config.get("max_workers", 10)))
+        self.database = database
+        metrics.register_database(database)
         if config.get(CONFIG_EMBEDDED_RELAY, True):
-            self.relay = OutboxRelay(self.database, config[AMQP_URI_CONFIG_KEY],
+            self.relay = OutboxRelay(database, config[AMQP_URI_CONFIG_KEY],
                                      poll_interval=float(config.get(CONFIG_POLL_INTERVAL, 0.2)))
+        return database
 
     def start(self):
         if self.relay is not None:
@@ -423,3 +435,55 @@ class DatabaseProvider(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.database
+
+
+class ApplicationProvider(DependencyProvider):
+    """The service's application object: ``app = ApplicationProvider(bootstrap.build)``.
+
+    ``build(database)`` runs once per container, in ``setup``, with the database
+    of the service's ``DatabaseProvider``: it reads and checks the town settings
+    and wires the adapters, so a wrong settings file stops the service before it
+    takes any message. Every worker gets the same object (it must be safe to
+    share between concurrent workers). Optional hooks of the object, run with
+    the container: ``start()`` when it starts; ``run()`` in a managed thread
+    after that (a background loop: it must catch its own errors, an escaping
+    one kills the container); ``stop()`` when it stops or is killed (it makes
+    ``run()`` return).
+    """
+
+    def __init__(self, build: Callable[[Database], Any], **kwargs):
+        self.build = build
+        self.application: Any = None
+        self._started = False
+        super().__init__(**kwargs)
+
+    def _database(self) -> Database:
+        providers = [d for d in self.container.dependencies if isinstance(d, DatabaseProvider)]
+        if len(providers) != 1:
+            raise RuntimeError(f"{self.container.service_name}: an ApplicationProvider needs exactly one "
+                               f"DatabaseProvider on the service class, found {len(providers)}")
+        return providers[0].open()
+
+    def setup(self):
+        self.application = self.build(self._database())
+
+    def start(self):
+        self._started = True
+        start = getattr(self.application, "start", None)
+        if callable(start):
+            start()
+        run = getattr(self.application, "run", None)
+        if callable(run):
+            self.container.spawn_managed_thread(run, identifier=f"{self.container.service_name}-application")
+
+    def stop(self):
+        # nameko may kill a container it is stopping: the object's stop() runs once.
+        started, self._started = self._started, False
+        stop = getattr(self.application, "stop", None)
+        if started and callable(stop):
+            stop()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self.application

@@ -63,7 +63,7 @@ def run(spec: str, *, embedded_relay: bool = True, metrics_port: int | None = No
         town.current_town(str(settings.town_settings) if settings.town_settings else None)
     except town.TownSettingsError as error:
         log.error("invalid town settings", extra={"fields": {"error": str(error)}})
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     port = settings.metrics_port(service_cls.name) if metrics_port is None else metrics_port
     runner = ServiceRunner(nameko_config(settings, service_cls.name, embedded_relay=embedded_relay))
     runner.add_service(service_cls)
@@ -80,7 +80,13 @@ def run(spec: str, *, embedded_relay: bool = True, metrics_port: int | None = No
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    runner.start()
+    try:
+        runner.start()
+    except Exception as error:  # an extension's setup refused to start (an application's settings, a bad URL)
+        log.error("service could not start", exc_info=True,
+                  extra={"fields": {"error": logs.scrub(f"{type(error).__name__}: {error}")}})
+        runner.kill()
+        raise SystemExit(2) from None
     log.info("service started", extra={"fields": {"metrics_port": port}})
     runner_thread = eventlet.spawn(runner.wait)
     waiter = eventlet.spawn(stop.wait)
@@ -98,4 +104,4 @@ def run(spec: str, *, embedded_relay: bool = True, metrics_port: int | None = No
             runner_thread.wait()
         except Exception:
             log.exception("service crashed")
-            raise SystemExit(1)
+            raise SystemExit(1) from None

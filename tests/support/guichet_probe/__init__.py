@@ -2,3 +2,4 @@
 
 PROBE = "guichet_probe.service:ProbeService"
 LISTENER = "guichet_probe.service:ProbeListenerService"
+PROBE_APP = "guichet_probe.service:ProbeAppService"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from guichet_common import context
 from guichet_common.db import UtcDateTime, messaging_tables, new_metadata, utcnow
 from guichet_common.errors import InvalidInput
-from guichet_common.messaging import DatabaseProvider, event_handler, rpc
+from guichet_common.messaging import ApplicationProvider, DatabaseProvider, event_handler, rpc
 from guichet_common.service import GuichetService
 
 from .contracts import NOTE_CREATED
@@ -90,3 +90,22 @@ class ProbeListenerService(GuichetService):
     def received_notes(self):
         with self.db.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(sa.select(received))]
+
+
+def _build_probe_application(database):
+    from .application import build  # the application module imports this one's tables
+
+    return build(database)
+
+
+class ProbeAppService(GuichetService):
+    """A service whose workers share one application object built by ``ApplicationProvider``."""
+
+    name = "probeapp"
+    has_migrations = False
+    db = DatabaseProvider(probe_metadata)
+    app = ApplicationProvider(_build_probe_application)
+
+    @rpc
+    def describe(self):
+        return self.app.describe()
