@@ -6,8 +6,10 @@ sections here as they are built.
 """
 from __future__ import annotations
 
-import functools
+import os
 from pathlib import Path
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import marshmallow as ma
 import yaml
@@ -18,6 +20,13 @@ DEFAULT_FILE = Path(__file__).resolve().parents[3] / "deploy" / "town.example.ya
 
 class TownSettingsError(ValueError):
     pass
+
+
+def _known_time_zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ma.ValidationError("unknown time zone: an IANA name such as Europe/Paris is expected") from None
 
 
 class _Section(ma.Schema):
@@ -47,7 +56,7 @@ class TownSettings(_Section):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     insee_code = fields.String(required=True, validate=validate.Regexp(r"^(\d{5}|2[AB]\d{3})$"))
     public_url = fields.Url(load_default="http://127.0.0.1:8000", require_tld=False)
-    timezone = fields.String(load_default="Europe/Paris")
+    timezone = fields.String(load_default="Europe/Paris", validate=_known_time_zone)
     contact = fields.Nested(Contact, load_default=lambda: Contact().load({}))
     branding = fields.Nested(Branding, load_default=lambda: Branding().load({}))
     retention = fields.Nested(Retention, load_default=lambda: Retention().load({}))
@@ -73,6 +82,36 @@ def load_town(path: Path | str | None = None) -> dict:
         raise TownSettingsError(f"town settings file {path} is invalid: {error.messages}") from error
 
 
-@functools.lru_cache(maxsize=None)
-def current_town(path: str | None = None) -> dict:
-    return load_town(path)
+ENVIRONMENT_VARIABLE = "GUICHET_TOWN_SETTINGS"
+
+# path -> (the file's stamp when read, its settings). Keyed by the file's modification time and size,
+# so an edited file (a test's, or a town's after a redeploy) is read again without anyone clearing it.
+_loaded: dict[str, tuple[tuple[int, int], dict]] = {}
+
+
+def settings_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The town settings file: ``GUICHET_TOWN_SETTINGS``, else the demo town."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_FILE)
+
+
+def current_town(path: Path | str | None = None) -> dict:
+    """The validated settings of the file at ``path`` (default: the demo town), read again when it changes."""
+    path = Path(path) if path else DEFAULT_FILE
+    key = str(path.resolve())
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise TownSettingsError(f"town settings file not found: {path}") from error
+    stamp = (info.st_mtime_ns, info.st_size)
+    cached = _loaded.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    settings = load_town(path)
+    _loaded[key] = (stamp, settings)
+    return settings
+
+
+def town_settings(environ: Mapping[str, str] | None = None) -> dict:
+    """The town settings of this process (the file named by ``GUICHET_TOWN_SETTINGS``)."""
+    return current_town(settings_path(environ))
