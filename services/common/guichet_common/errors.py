@@ -85,3 +85,8 @@ class InternalError(GuichetError):
 
 class PermanentMessageError(Exception):
     """A message that no retry can fix (bad envelope, payload its contract rejects): dead-letter it now."""
+
+
+class FormattingError(ValueError):
+    """A value that cannot be formatted or parsed (a date, an amount), with a French message saying what was
+    expected: raised by :mod:`.clock` and :mod:`.money`."""
