@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from importlib.metadata import entry_points
 
@@ -27,7 +28,7 @@ class Child:
     def __init__(self, name: str, args: list[str], env: dict, log_dir):
         self.name, self.args, self.env = name, args, env
         self.log_path = log_dir / f"{name}.log"
-        self.popen = None
+        self.popen: subprocess.Popen | None = None
         self.restarts = 0
 
     def start(self):
@@ -35,6 +36,10 @@ class Child:
         self.popen = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                       start_new_session=True)
         log.close()
+
+    def exit_code(self) -> int | None:
+        """The code it exited with; None while it runs."""
+        return self.popen.poll() if self.popen is not None else None
 
     def stop(self):
         if self.popen and self.popen.poll() is None:
@@ -52,7 +57,7 @@ class Child:
 
 def load_demo_data() -> list[str]:
     """Each service may ship demo data (entry point group ``guichet.demo``); returns lines to print."""
-    lines = []
+    lines: list[str] = []
     for entry in entry_points(group="guichet.demo"):
         lines.extend(entry.load()() or [])
     return lines
@@ -98,28 +103,13 @@ Guichet — {town['name']} — is starting (logs in {log_dir}).
   Dead letters  .venv/bin/guichet dlq list
 """ + ("\n".join(demo) + "\n" if demo else "") + "Press Ctrl-C to stop everything.", flush=True)
 
-    stopping = False
-
-    def _stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        while not stopping:
-            time.sleep(0.5)
-            for child in children:
-                if child.popen.poll() is not None and not stopping:
-                    if child.restarts >= MAX_RESTARTS:
-                        print(f"{child.name} keeps crashing; see {child.log_path}. Stopping.", flush=True)
-                        stopping = True
-                        break
-                    child.restarts += 1
-                    print(f"{child.name} exited ({child.popen.returncode}); restarting "
-                          f"({child.restarts}/{MAX_RESTARTS}), log: {child.log_path}", flush=True)
-                    time.sleep(min(2 ** child.restarts, 10))
-                    child.start()
+        while not stopping.wait(0.5):
+            if not _restart_crashed(children, stopping):
+                break
     finally:
         print("\nStopping…", flush=True)
         for child in children:
@@ -128,6 +118,23 @@ Guichet — {town['name']} — is starting (logs in {log_dir}).
             child.wait(20)
         catcher.stop()
         print("Stopped.", flush=True)
+
+
+def _restart_crashed(children: list[Child], stopping: threading.Event) -> bool:
+    """Restarts the children that exited (unless stopping); False once one has crashed too often."""
+    for child in children:
+        code = child.exit_code()
+        if code is None or stopping.is_set():
+            continue
+        if child.restarts >= MAX_RESTARTS:
+            print(f"{child.name} keeps crashing; see {child.log_path}. Stopping.", flush=True)
+            return False
+        child.restarts += 1
+        print(f"{child.name} exited ({code}); restarting "
+              f"({child.restarts}/{MAX_RESTARTS}), log: {child.log_path}", flush=True)
+        time.sleep(min(2 ** child.restarts, 10))
+        child.start()
+    return True
 
 
 def _demo_lines() -> list[str]:
