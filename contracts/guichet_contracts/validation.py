@@ -7,7 +7,6 @@ goes on the wire matches the documents published in ``contracts/jsonschema``
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import re
 from pathlib import Path
@@ -52,17 +51,28 @@ def schema_path(message_type: str) -> Path:
     return JSONSCHEMA_DIR / message_schema_filename(message_type)
 
 
-@functools.cache
+# path -> (the file's modification time and size, its validator): a regenerated schema (make contracts, or a
+# test writing one) is read again without a cache to clear.
+_validators: dict[str, tuple[tuple[int, int], Draft202012Validator]] = {}
+
+
 def _validator(filename: str) -> Draft202012Validator:
     path = JSONSCHEMA_DIR / filename
     try:
+        info = path.stat()
+        stamp = (info.st_mtime_ns, info.st_size)  # the size too: two writes may share a clock tick
+        cached = _validators.get(str(path))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         schema = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(
             f"no JSON Schema {path}: unknown message type, or the generated files are missing (run make contracts)"
         ) from None
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=_FORMATS)
+    validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    _validators[str(path)] = (stamp, validator)
+    return validator
 
 
 def _where(error) -> str:

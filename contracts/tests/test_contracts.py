@@ -473,3 +473,18 @@ def test_asyncapi_lists_every_contract_exactly_once(asyncapi):
             for example in message.get("examples", []):
                 validate_message(example["payload"])
     assert sorted(operated) == sorted(BY_TYPE)
+
+
+def test_a_regenerated_json_schema_is_read_again_without_a_cache_to_clear(tmp_path, monkeypatch):
+    from guichet_contracts import validation
+    from guichet_contracts.files import ENVELOPE_FILENAME
+
+    monkeypatch.setattr(validation, "JSONSCHEMA_DIR", tmp_path)
+    schema = tmp_path / ENVELOPE_FILENAME
+    schema.write_text(json.dumps({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}))
+    with pytest.raises(MessageValidationError):
+        validate_message({"type": "pas un type"})
+    schema.write_text(json.dumps({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                                  "required": ["specversion"]}))
+    with pytest.raises(MessageValidationError, match="specversion"):
+        validate_message({"type": "pas un type"})

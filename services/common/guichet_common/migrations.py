@@ -1,9 +1,10 @@
 """Alembic migrations per service: each service package has a ``migrations`` folder."""
 from __future__ import annotations
 
-import functools
 import logging
+import os
 from importlib.resources import files
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
@@ -26,9 +27,28 @@ def upgrade(package: str, url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(package, url), revision)
 
 
-@functools.lru_cache(maxsize=None)
+# package -> (the stamp of its migration files, their script directory): a migration added or edited while
+# the process runs (a test, a developer) is seen without a cache to clear.
+_scripts: dict[str, tuple[tuple, ScriptDirectory]] = {}
+
+
+def _stamp(package: str) -> tuple:
+    versions = Path(str(files(package) / "migrations" / "versions"))
+    try:
+        return tuple(sorted((entry.name, entry.stat().st_mtime_ns, entry.stat().st_size) for entry in os.scandir(versions)
+                            if entry.name.endswith(".py")))
+    except FileNotFoundError:
+        return ()
+
+
 def _script(package: str) -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config(package, "sqlite://"))
+    stamp = _stamp(package)
+    cached = _scripts.get(package)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    script = ScriptDirectory.from_config(alembic_config(package, "sqlite://"))
+    _scripts[package] = (stamp, script)
+    return script
 
 
 def head_revision(package: str) -> str | None:
