@@ -9,6 +9,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from . import types
 from .registry import Contract, register
 
 
@@ -56,23 +57,23 @@ class HouseholdMember(AccountRef):
 _ACCOUNT = "3f6b1c2e-8d4a-4b7e-9c15-2a7d0e9f4b61"
 _MEMBER = "b2e4d6f8-1a3c-4e5f-8a7b-9c0d1e2f3a4b"
 
-for name, schema, summary, example in [
-    ("account.registered", AccountRegistered, "A citizen account was created (activation pending).",
+for message_type, schema, summary, example in [
+    (types.ACCOUNT_REGISTERED, AccountRegistered, "A citizen account was created (activation pending).",
      {"account_id": _ACCOUNT, "account_type": "particulier", "status": "pending_activation", "provisioned": False}),
-    ("account.activated", AccountActivated, "A citizen activated an account and chose a login.",
+    (types.ACCOUNT_ACTIVATED, AccountActivated, "A citizen activated an account and chose a login.",
      {"account_id": _ACCOUNT, "status": "active"}),
-    ("account.validated", AccountValidated, "A town agent validated an account.",
+    (types.ACCOUNT_VALIDATED, AccountValidated, "A town agent validated an account.",
      {"account_id": _ACCOUNT, "validated_by": "agent-7c1e"}),
-    ("account.updated", AccountUpdated, "Civil, contact or social data of an account changed.",
+    (types.ACCOUNT_UPDATED, AccountUpdated, "Civil, contact or social data of an account changed.",
      {"account_id": _ACCOUNT, "changed": ["contact", "social"]}),
-    ("household_member.added", HouseholdMember, "A member was added to a household.",
+    (types.HOUSEHOLD_MEMBER_ADDED, HouseholdMember, "A member was added to a household.",
      {"account_id": _ACCOUNT, "member_id": _MEMBER, "role": "enfant"}),
-    ("household_member.changed", HouseholdMember, "A household member was edited.",
+    (types.HOUSEHOLD_MEMBER_CHANGED, HouseholdMember, "A household member was edited.",
      {"account_id": _ACCOUNT, "member_id": _MEMBER, "role": "enfant"}),
-    ("household_member.removed", HouseholdMember, "A member was removed from a household.",
+    (types.HOUSEHOLD_MEMBER_REMOVED, HouseholdMember, "A member was removed from a household.",
      {"account_id": _ACCOUNT, "member_id": _MEMBER, "role": "conjoint"}),
 ]:
-    register(Contract(type=f"fr.guichet.accounts.{name}.v1", kind="event", producer="accounts",
+    register(Contract(type=message_type, kind="event", producer="accounts",
                       schema=schema, summary=summary, example=example))
 
 
@@ -102,13 +103,13 @@ class SchoolingEnded(AccountRef):
                               metadata={"description": "The child, as a household member id of accounts."})
 
 
-register(Contract(type="fr.guichet.activities.schooling.updated.v1", kind="event", producer="activities",
+register(Contract(type=types.SCHOOLING_UPDATED, kind="event", producer="activities",
                   schema=SchoolingUpdated, summary="A child's schooling (year, school, level, class) was recorded "
                                                    "or changed.",
                   example={"account_id": _ACCOUNT, "member_id": _MEMBER, "school_year": "2026-2027",
                            "school": "École élémentaire Jean-Marie Brison", "level": "CP",
                            "class_name": "CP A", "certificate_url": f"/api/v1/me/schooling/{_MEMBER}/certificate"}))
-register(Contract(type="fr.guichet.activities.schooling.ended.v1", kind="event", producer="activities",
+register(Contract(type=types.SCHOOLING_ENDED, kind="event", producer="activities",
                   schema=SchoolingEnded, summary="A child is no longer schooled in the town (left, or the "
                                                  "registration was cancelled).",
                   example={"account_id": _ACCOUNT, "member_id": _MEMBER}))
@@ -162,7 +163,7 @@ class ContactUpdated(AccountRef):
     display_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
-register(Contract(type="fr.guichet.notifications.notification.requested.v1", kind="command",
+register(Contract(type=types.NOTIFICATION_REQUESTED, kind="command",
                   producer="notifications", schema=NotificationRequested,
                   summary="Send a notification built from a template to a recipient.",
                   senders=("accounts", "demarches", "billing", "activities", "notifications"),
@@ -171,7 +172,7 @@ register(Contract(type="fr.guichet.notifications.notification.requested.v1", kin
                            "personalisation": {"first_name": "Jeanne",
                                                "activation_url": "https://guichet.example.org/activation/EXAMPLE"},
                            "security": True}))
-register(Contract(type="fr.guichet.notifications.contact.updated.v1", kind="command",
+register(Contract(type=types.CONTACT_UPDATED, kind="command",
                   producer="notifications", schema=ContactUpdated,
                   summary="Contact details and communication preference of an account (kept locally).",
                   senders=("accounts",),
@@ -195,13 +196,13 @@ class NotificationOutcome(_Strict):
 
 
 _NOTIFICATION = "6a0c9d3e-2f41-4b8a-9e57-0c1d2e3f4a5b"
-register(Contract(type="fr.guichet.notifications.notification.delivered.v1", kind="event",
+register(Contract(type=types.NOTIFICATION_DELIVERED, kind="event",
                   producer="notifications", schema=NotificationOutcome,
                   summary="A notification was accepted by the mail server or SMS provider (sent) or delivered.",
                   example={"notification_id": _NOTIFICATION, "template": "demande_acknowledgement",
                            "channel": "email", "status": "sent", "reference": "DEM-2026-000123",
                            "failure_code": None}))
-register(Contract(type="fr.guichet.notifications.notification.failed.v1", kind="event",
+register(Contract(type=types.NOTIFICATION_FAILED, kind="event",
                   producer="notifications", schema=NotificationOutcome,
                   summary="A notification could not be delivered and will not be retried automatically.",
                   example={"notification_id": _NOTIFICATION, "template": "demande_decision",

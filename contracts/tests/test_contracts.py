@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from marshmallow import fields, validate
 
 from guichet_contracts import envelope as envelopes
-from guichet_contracts import generate, registry
+from guichet_contracts import generate, registry, types
 from guichet_contracts.files import ASYNCAPI_FILENAME, CONTRACTS_DIR, JSONSCHEMA_DIR
 from guichet_contracts.registry import TYPE_PATTERN, Contract, InvalidPayload
 from guichet_contracts.validation import MessageValidationError, validate_message
@@ -111,6 +111,15 @@ def test_contracts_registered_by_tests_are_not_generated():
 def test_there_are_contracts():
     assert CONTRACTS
     assert len(BY_TYPE) == len(CONTRACTS)
+
+
+def test_every_registered_type_has_its_constant_and_every_constant_is_registered():
+    constants = {name: value for name, value in vars(types).items() if name.isupper() and isinstance(value, str)}
+    assert len(set(constants.values())) == len(constants), "two constants name the same type"
+    assert sorted(constants.values()) == sorted(BY_TYPE), "guichet_contracts.types and messages.py disagree"
+    for name, value in constants.items():  # ACCOUNT_REGISTERED names fr.guichet.accounts.account.registered.v1
+        match = TYPE_PATTERN.match(value)
+        assert name == f"{match['entity']}_{match['verb']}".upper(), name
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=_ids(CONTRACTS))

@@ -7,14 +7,13 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from guichet_probe.contracts import NOTE_CREATED_TYPE as NOTE_CREATED
 
 from guichet_common import dlq
 from guichet_common.errors import GuichetError
 from guichet_common.testing import backend, publish, wait_for
 
 pytestmark = [pytest.mark.interface, pytest.mark.fault]
-
-NOTE_CREATED = "fr.guichet.probe.note.created.v1"
 
 
 def guichet_cli(amqp_uri, *args):

@@ -8,14 +8,13 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from guichet_probe import PROBE
+from guichet_probe.contracts import NOTE_CREATED_TYPE as NOTE_CREATED
 
 from guichet_common import context
 from guichet_common.db import utcnow
 from guichet_common.testing import wait_for
 
 pytestmark = pytest.mark.interface
-
-NOTE_CREATED = "fr.guichet.probe.note.created.v1"
 
 
 def test_three_relays_on_one_outbox_publish_each_message_once(processes, probe_db, amqp_spy):

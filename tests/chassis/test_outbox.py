@@ -5,6 +5,7 @@ import time
 import pytest
 import sqlalchemy as sa
 from guichet_probe import PROBE
+from guichet_probe.contracts import NOTE_CREATED_TYPE as NOTE_CREATED
 
 from guichet_common import context
 from guichet_common.rpc_client import RemoteError
@@ -12,8 +13,6 @@ from guichet_common.testing import publish, wait_for
 from guichet_contracts.envelope import make_envelope
 
 pytestmark = pytest.mark.interface
-
-NOTE_CREATED = "fr.guichet.probe.note.created.v1"
 
 
 def unpublished(url):

@@ -10,5 +10,6 @@ class NoteCreated(_Strict):
     text = fields.String(required=True, validate=validate.Length(max=100))
 
 
-NOTE_CREATED = register(Contract(type="fr.guichet.probe.note.created.v1", kind="event", producer="probe",
+NOTE_CREATED_TYPE = "fr.guichet.probe.note.created.v1"
+NOTE_CREATED = register(Contract(type=NOTE_CREATED_TYPE, kind="event", producer="probe",
                                  schema=NoteCreated, summary="A probe note was written (tests only)."))
