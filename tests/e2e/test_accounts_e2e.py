@@ -168,14 +168,14 @@ def _agent(database_url, roles):
     """An agent with a second factor, created as an operator would (``guichet-accounts create-agent``)."""
     import datetime as dt
 
+    from guichet_accounts import bootstrap
     from guichet_accounts.domain import totp
-    from guichet_accounts.handlers import Accounts
     from guichet_accounts.models import metadata
     from guichet_common.db import Database
 
     database = Database("accounts", database_url, metadata)
     try:
-        created = Accounts(database).create_agent("agent.test", "Agent", roles)
+        created = bootstrap.for_operator(database).agents.create_agent("agent.test", "Agent", roles)
     finally:
         database.dispose()
     code = totp.totp(created["totp_secret"], dt.datetime.now(dt.timezone.utc))

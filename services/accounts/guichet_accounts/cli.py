@@ -16,15 +16,15 @@ from guichet_common.auth import Caller
 from guichet_common.config import load_settings
 from guichet_common.db import Database
 
-from .handlers import Accounts
+from . import bootstrap
+from .application import AccountsApplication
 from .models import metadata
-from .service import accounts_settings
 
 
-def _app() -> Accounts:
+def _app() -> AccountsApplication:
     url = load_settings().database_url("accounts")
     migrations.upgrade("guichet_accounts", url)
-    return Accounts(Database("accounts", url, metadata), accounts_settings())
+    return bootstrap.for_operator(Database("accounts", url, metadata))
 
 
 def main(argv=None) -> int:
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     app = _app()
     if args.command == "import-families":
         with open(args.file, encoding="utf-8-sig") as handle:
-            results = app.import_families(Caller(kind="agent", subject=args.agent, roles=("administrator",)),
+            results = app.provisioning.import_families(Caller(kind="agent", subject=args.agent, roles=("administrator",)),
                                           handle.read())
         out = csv.writer(sys.stdout, delimiter=";")
         out.writerow(["line", "account_id", "login", "password", "errors"])
@@ -54,15 +54,15 @@ def main(argv=None) -> int:
                           row.get("errors", "")])
         return 1 if any("errors" in row for row in results) else 0
     if args.command == "create-agent":
-        created = app.create_agent(args.login, args.display_name, args.roles, totp=not args.no_totp)
+        created = app.agents.create_agent(args.login, args.display_name, args.roles, totp=not args.no_totp)
         print(f"agent {created['login']} password {created['password']}")
         if created["totp_uri"]:
             print(f"TOTP: {created['totp_uri']}")
         return 0
     if args.command == "rotate-keys":
-        print(app.rotate_keys())
+        print(app.sessions.rotate_keys())
         return 0
-    print(app.retire_keys(dt.timedelta(hours=args.grace_hours)))
+    print(app.sessions.retire_keys(dt.timedelta(hours=args.grace_hours)))
     return 0
 
 

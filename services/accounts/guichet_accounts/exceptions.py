@@ -1,7 +1,41 @@
-"""Errors of the accounts service, as Guichet problems (stable type, French detail)."""
-from guichet_common.errors import GuichetError, NotFound  # noqa: F401
+"""Every error of the accounts service, as Guichet problems (stable type, French detail).
+
+The use cases and the domain raise them; the RPC layer sends their ``problem()``
+to the gateway, which answers with the same type and detail.
+"""
+from __future__ import annotations
+
+from guichet_common.errors import Forbidden, GuichetError, NotFound
 
 from .domain import messages as msg
+
+
+class LoginFailed(GuichetError):
+    """The same answer for an unknown identifier and a wrong password (nothing revealed)."""
+
+    slug, status, title = "login-failed", 401, "Connexion refusée"
+    detail = msg.LOGIN_FAILED
+
+
+class AccountNotValidated(Forbidden):
+    """Seed 003: an account awaiting the town's validation may file procedures but not modify itself."""
+
+    slug = "account-not-validated"
+    detail = msg.ACCOUNT_NOT_VALIDATED
+
+
+class TokenInvalid(GuichetError):
+    """An activation or reset link that is unknown, used or expired: the three look the same."""
+
+    slug, status, title = "invalid-link", 400, "Lien invalide"
+    detail = "Ce lien n'est plus valide : il a déjà été utilisé ou il a expiré."  # composed
+
+
+class RecoveryNeedsEmail(GuichetError):
+    """A town-provisioned account without an email cannot receive a reset link."""
+
+    slug, status, title = "email-required", 409, "Adresse email manquante"
+    detail = msg.RECOVERY_NEEDS_EMAIL
 
 
 class CaptchaNotFound(NotFound):

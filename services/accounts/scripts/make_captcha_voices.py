@@ -20,7 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from guichet_accounts.domain.captcha import ALPHABET, VOICES_DIR
+from guichet_accounts.adapters.captcha_media import VOICES_DIR
+from guichet_accounts.domain.captcha import ALPHABET
 
 CLIP = "fr.wav"
 

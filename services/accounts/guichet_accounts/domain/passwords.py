@@ -15,7 +15,7 @@ Decisions:
   letters, digits and the accepted symbols (space, ``-``, ``_``, ``€``, ``ж``,
   an emoji…) gets « … caractère non accepté. Les symboles suivants sont
   acceptés … ».
-- Common passwords: ``common_passwords.txt`` (see ``build_common_passwords``),
+- Common passwords: ``common_passwords.txt`` (see ``scripts/build_common_passwords.py``),
   matched case-insensitively, also once the accepted symbols at either end are
   stripped (``Azerty123!`` is ``azerty123``).
 - The password may neither contain the login nor the email's local part
@@ -27,6 +27,8 @@ Decisions:
 from __future__ import annotations
 
 import re
+import secrets
+import string
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -183,3 +185,13 @@ def hash_security_answer(answer: str, *, hasher: PasswordHasher | None = None) -
 
 def verify_security_answer(stored_hash: str, answer: str, *, hasher: PasswordHasher | None = None) -> bool:
     return verify_password(stored_hash, normalise_security_answer(answer), hasher=hasher)
+
+
+def generate_password(length: int = 14) -> str:
+    """A password that passes the seed 004 policy (upper, lower, digit, symbol): agents' and provisioned
+    accounts' first password, printed once."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        body = "".join(secrets.choice(alphabet) for _ in range(length - 1)) + secrets.choice("!+@#$%^&*")
+        if check_password(body) == []:
+            return body

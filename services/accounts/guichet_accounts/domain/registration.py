@@ -69,6 +69,7 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, post_load, validates_schema
 
+from ..exceptions import AccountNotValidated
 from . import messages as msg
 from .identifiers import IdentifierError, normalise_rna, normalise_siret
 from .logins import check_login, normalise_login, remove_accents
@@ -141,13 +142,6 @@ class RegistrationRules:
 AWAITING_ACTIVATION = "pending_activation"  # registered, activation link not yet followed
 AWAITING_VALIDATION = "awaiting_validation"  # activated, the town has not validated yet
 ACTIVE = "active"
-
-
-class AccountNotValidated(Exception):
-    """Raised when an account awaiting the town's validation tries to modify itself."""
-
-    def __init__(self):
-        super().__init__(msg.ACCOUNT_NOT_VALIDATED)
 
 
 def status_after_activation(rules: RegistrationRules) -> str:

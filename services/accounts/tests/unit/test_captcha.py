@@ -4,6 +4,7 @@ import wave
 import pytest
 from PIL import Image
 
+from guichet_accounts.adapters import captcha_media as media
 from guichet_accounts.domain import captcha
 
 
@@ -15,10 +16,10 @@ def test_texts_use_the_alphabet_without_look_alikes():
 
 
 def test_every_character_has_a_french_voice_and_nothing_else_does():
-    voiced = {path.name for path in captcha.VOICES_DIR.iterdir() if path.is_dir()}
+    voiced = {path.name for path in media.VOICES_DIR.iterdir() if path.is_dir()}
     assert voiced == set(captcha.ALPHABET)
     for char in captcha.ALPHABET:
-        clips = list((captcha.VOICES_DIR / char).glob("*.wav"))
+        clips = list((media.VOICES_DIR / char).glob("*.wav"))
         assert [clip.name for clip in clips] == ["fr.wav"], char
         with wave.open(str(clips[0])) as clip:
             # What AudioCaptcha mixes: its header says mono 8 kHz 8-bit and it mixes raw bytes as such.
@@ -27,15 +28,15 @@ def test_every_character_has_a_french_voice_and_nothing_else_does():
 
 
 def test_the_image_is_a_png_of_the_announced_size():
-    png = captcha.render_png("AB3CD4")
+    png = media.render_png("AB3CD4")
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     with Image.open(io.BytesIO(png)) as image:
         image.load()
-        assert image.format == "PNG" and image.size == (captcha.WIDTH, captcha.HEIGHT)
+        assert image.format == "PNG" and image.size == (media.WIDTH, media.HEIGHT)
         lowest, highest = image.convert("L").getextrema()
         assert highest - lowest > 100  # drawn on, not blank
     assert captcha.data_uri(png).startswith("data:image/png;base64,")
-    assert captcha.render_png("AB3CD4") != png  # each rendering is distorted anew
+    assert media.render_png("AB3CD4") != png  # each rendering is distorted anew
 
 
 def _seconds(wav: bytes) -> float:
@@ -45,7 +46,7 @@ def _seconds(wav: bytes) -> float:
 
 
 def test_the_audio_is_a_valid_wav_that_grows_with_the_text():
-    one, six = _seconds(captcha.render_wav("W")), _seconds(captcha.render_wav("AB3CD4"))
+    one, six = _seconds(media.render_wav("W")), _seconds(media.render_wav("AB3CD4"))
     assert one > 1  # three beeps, a pause of 1 to 3 seconds, the letter, the end beep
     # Each character adds its clip and a pause of 1 to 3 seconds: at least 3 more seconds in the worst draw.
     assert six > one + 3
@@ -54,9 +55,9 @@ def test_the_audio_is_a_valid_wav_that_grows_with_the_text():
 def test_only_alphabet_characters_are_rendered():
     for bad in ("", "AB0", "ab3"):
         with pytest.raises(ValueError):
-            captcha.render_png(bad)
+            media.render_png(bad)
         with pytest.raises(ValueError):
-            captcha.render_wav(bad)
+            media.render_wav(bad)
 
 
 def test_answers_ignore_case_and_spaces():

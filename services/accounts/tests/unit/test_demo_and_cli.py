@@ -1,8 +1,7 @@
 """Demo data (idempotent, printed credentials that work) and the import-families command."""
 import sqlalchemy as sa
 
-from guichet_accounts import cli, demo, handlers
-from guichet_accounts.handlers import Accounts
+from guichet_accounts import bootstrap, cli, demo
 from guichet_accounts.models import accounts, household_members, metadata
 from guichet_common.db import Database
 
@@ -19,13 +18,13 @@ def test_demo_data_is_idempotent_and_its_passwords_work(tmp_path):
             assert connection.execute(sa.select(sa.func.count()).select_from(accounts)).scalar_one() == 1
             roles = [r.role for r in connection.execute(sa.select(household_members.c.role))]
         assert sorted(roles) == ["conjoint", "enfant", "enfant", "titulaire"]
-        app = Accounts(database)
-        assert app.login(demo.CITIZEN_LOGIN, password)["login"] == demo.CITIZEN_LOGIN
-        agent = app.agent_login(demo.AGENT_LOGIN, lines[0].rsplit(" ", 1)[1])
+        app = bootstrap.for_operator(database)
+        session = app.sessions.login(demo.CITIZEN_LOGIN, password)
+        assert session["login"] == demo.CITIZEN_LOGIN and session["email_required"] is False
+        agent = app.agents.agent_login(demo.AGENT_LOGIN, lines[0].rsplit(" ", 1)[1])
         assert agent["roles"] == ["administrator"]
     finally:
         database.dispose()
-        handlers._keyrings.clear()
 
 
 def test_import_families_prints_logins_and_passwords(tmp_path, monkeypatch, capsys):

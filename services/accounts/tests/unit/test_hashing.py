@@ -2,7 +2,7 @@
 import eventlet
 from argon2 import PasswordHasher
 
-from guichet_accounts.hashing import OffloadedHasher, offloaded_hasher
+from guichet_accounts.adapters.hashing import OffloadedHasher, offloaded_hasher
 
 SLOW = dict(time_cost=8, memory_cost=32 * 1024, parallelism=1)  # long enough to see the hub at work
 

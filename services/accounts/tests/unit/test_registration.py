@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import date
 
 import pytest
@@ -7,7 +8,6 @@ from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain.registration import (
     ACTIVE,
     AWAITING_VALIDATION,
-    AccountNotValidated,
     ActivationSchema,
     LoginSchema,
     PasswordChangeSchema,
@@ -16,6 +16,7 @@ from guichet_accounts.domain.registration import (
     ensure_can_modify_account,
     status_after_activation,
 )
+from guichet_accounts.exceptions import AccountNotValidated
 
 TODAY = date(2026, 11, 25)
 
@@ -336,7 +337,7 @@ def test_rules_from_mapping():
     rules = RegistrationRules.from_mapping({"phones_required": ["mobile"], "validation_by_town": True})
     assert rules.required_phone_kinds == ("mobile",)
     assert RegistrationRules.from_mapping(None) == RegistrationRules()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         rules.captcha = False  # frozen
 
 

@@ -20,7 +20,10 @@ def minutes(n):
     return timedelta(minutes=n)
 
 
-def fail(throttle, key, times, start=T0, step=minutes(1)):
+ONE_MINUTE = minutes(1)
+
+
+def fail(throttle, key, times, start=T0, step=ONE_MINUTE):
     decision = None
     for i in range(times):
         decision = throttle.record_failure(key, start + i * step)

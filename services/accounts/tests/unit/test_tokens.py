@@ -218,7 +218,7 @@ def test_encrypted_pem():
     pem = key.to_pem(password=b"s3cret")
     assert b"ENCRYPTED" in pem
     assert SigningKey.from_pem(pem, created_at=T0, password=b"s3cret").kid == key.kid
-    with pytest.raises(Exception):
+    with pytest.raises(TypeError):  # encrypted: the passphrase is needed
         SigningKey.from_pem(pem, created_at=T0)
 
 
