@@ -14,6 +14,7 @@ from guichet_accounts.application import AccountsApplication
 from guichet_accounts.bootstrap import AccountsSettings
 from guichet_accounts.domain.registration import RegistrationRules
 from guichet_accounts.models import metadata, outbox
+from guichet_common import access_tokens
 from guichet_common.auth import Caller
 from guichet_common.db import Database
 from guichet_contracts.validation import validate_message
@@ -62,6 +63,12 @@ def messages(app, type_suffix=None) -> list[dict]:
     for envelope in found:
         validate_message(envelope)
     return [m for m in found if type_suffix is None or m["type"].endswith(type_suffix)]
+
+
+def claims_of(app, access_token: str) -> dict:
+    """The claims of an access token, verified by the shared rules with the keys the application publishes."""
+    keys = access_tokens.keys_from_jwks(app.sessions.public_keys())
+    return access_tokens.verify(access_token, keys.get).claims
 
 
 def token_from(url: str) -> str:

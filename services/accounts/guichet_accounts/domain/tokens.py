@@ -1,14 +1,10 @@
 """Access tokens (JWT signed with Ed25519), the signing key ring, and refresh-token families.
 
 Access tokens
-    Short-lived (10 minutes by default) JWTs, ``alg`` ``EdDSA``, header
-    ``kid`` and ``typ`` ``at+jwt`` (RFC 9068), claims ``iss``
-    (``guichet-accounts``), ``aud`` (``guichet``), ``sub``, ``kind``
-    (``citizen`` | ``agent`` | ``service``), ``roles``, ``sid`` (the session,
-    which is the refresh-token family), ``iat``, ``exp``, ``jti``. The gateway
-    verifies them locally with the published JWKS and passes ``kind``, ``sub``,
-    ``roles``, ``sid`` to services (``guichet_common.auth.Caller`` reads
-    exactly these names).
+    Short-lived (10 minutes by default) JWTs whose rules (algorithm, header,
+    claims, verification) are ``guichet_common.access_tokens``: this module
+    issues them, the gateway verifies them locally with the published JWKS.
+    ``sid`` is the session, which is the refresh-token family.
 
 Key ring
     The current key signs; the keys it replaced keep verifying until retired.
@@ -39,19 +35,15 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from guichet_common import access_tokens
+
 from . import messages as msg
 
-ISSUER = "guichet-accounts"
-AUDIENCE = "guichet"
-ALGORITHM = "EdDSA"
-TOKEN_TYPE = "at+jwt"
-ACCESS_TOKEN_TTL = timedelta(minutes=10)
-KINDS = ("citizen", "agent", "service")
-REQUIRED_CLAIMS = ("iss", "aud", "sub", "kind", "roles", "sid", "iat", "exp", "jti")
+ALGORITHM = access_tokens.ALGORITHM
+ACCESS_TOKEN_TTL = access_tokens.LIFETIME
 
 
 def _utcnow() -> datetime:
@@ -60,10 +52,6 @@ def _utcnow() -> datetime:
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 # --------------------------------------------------------------------------
@@ -156,77 +144,13 @@ def public_jwks(keyring: KeyRing) -> dict:
 # Access tokens
 # --------------------------------------------------------------------------
 
-class InvalidAccessToken(Exception):
-    """Bad signature, unknown key, wrong issuer or audience, missing claim, malformed token."""
-
-    def __init__(self, reason: str = "invalid"):
-        self.reason = reason
-        super().__init__(msg.SESSION_EXPIRED)
-
-
-class ExpiredAccessToken(InvalidAccessToken):
-    def __init__(self):
-        super().__init__("expired")
-
-
 def issue_access_token(keyring: KeyRing, *, subject: str, kind: str, roles=(), session_id: str,
                        ttl: timedelta = ACCESS_TOKEN_TTL, now: datetime | None = None) -> str:
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    if not subject or not session_id:
-        raise ValueError("subject and session_id are required")
-    issued = int((now or _utcnow()).timestamp())
-    claims = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": str(subject),
-        "kind": kind,
-        "roles": sorted(set(roles)),
-        "sid": str(session_id),
-        "iat": issued,
-        "exp": issued + int(ttl.total_seconds()),
-        "jti": uuid.uuid4().hex,
-    }
+    """A new access token signed by the ring's current key, by the rules of ``guichet_common.access_tokens``."""
+    claims = access_tokens.claims(subject=subject, kind=kind, roles=roles, session_id=session_id,
+                                  now=now or _utcnow(), lifetime=ttl)
     key = keyring.current
-    return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": TOKEN_TYPE})
-
-
-def _public_key_from_jwk(jwk_dict: dict) -> Ed25519PublicKey:
-    if jwk_dict.get("kty") != "OKP" or jwk_dict.get("crv") != "Ed25519" or "x" not in jwk_dict:
-        raise InvalidAccessToken("unsupported key")
-    return Ed25519PublicKey.from_public_bytes(_b64url_decode(jwk_dict["x"]))
-
-
-def verify_access_token(token: str, jwks: dict, *, audience: str = AUDIENCE, issuer: str = ISSUER,
-                        leeway: timedelta = timedelta(seconds=0)) -> dict:
-    """The verified claims of ``token``, or ``InvalidAccessToken`` / ``ExpiredAccessToken``.
-
-    For tests and as the reference for the gateway, which does the same with its cached JWKS.
-    """
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise InvalidAccessToken("malformed") from None
-    if header.get("alg") != ALGORITHM:
-        raise InvalidAccessToken("algorithm")
-    kid = header.get("kid")
-    jwk_dict = next((k for k in (jwks or {}).get("keys", []) if k.get("kid") == kid), None)
-    if jwk_dict is None:
-        raise InvalidAccessToken("unknown key")
-    try:
-        claims = jwt.decode(token, _public_key_from_jwk(jwk_dict), algorithms=[ALGORITHM], audience=audience,
-                            issuer=issuer, leeway=leeway, options={"require": list(REQUIRED_CLAIMS)})
-    except jwt.ExpiredSignatureError:
-        raise ExpiredAccessToken() from None
-    except jwt.InvalidAudienceError:
-        raise InvalidAccessToken("audience") from None
-    except jwt.InvalidIssuerError:
-        raise InvalidAccessToken("issuer") from None
-    except jwt.PyJWTError:
-        raise InvalidAccessToken("invalid") from None
-    if claims.get("kind") not in KINDS or not isinstance(claims.get("roles"), list):
-        raise InvalidAccessToken("claims")
-    return claims
+    return access_tokens.sign(claims, key.private_key, key.kid)
 
 
 # --------------------------------------------------------------------------

@@ -4,7 +4,6 @@ import pytest
 
 from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain import totp
-from guichet_accounts.domain.tokens import verify_access_token
 from guichet_common.auth import Caller
 from guichet_common.errors import Forbidden, InvalidInput
 
@@ -42,7 +41,7 @@ def test_agent_login_needs_totp(app, clock):
     assert missing.value.errors == {"totp_code": [msg.TOTP_REQUIRED]}
     code = totp.totp(agent["totp_secret"], clock.now)
     session = app.agents.agent_login("admin", agent["password"], code)
-    claims = verify_access_token(session["access_token"], app.sessions.public_keys())
+    claims = factories.claims_of(app, session["access_token"])
     assert claims["kind"] == "agent" and claims["roles"] == ["administrator"]
     with pytest.raises(InvalidInput):  # a code is usable once
         app.agents.agent_login("admin", agent["password"], code)

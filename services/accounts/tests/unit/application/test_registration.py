@@ -7,7 +7,6 @@ import pytest
 from guichet_accounts.adapters.captcha_media import CaptchaMedia
 from guichet_accounts.domain import captcha
 from guichet_accounts.domain import messages as msg
-from guichet_accounts.domain.tokens import verify_access_token
 from guichet_common.errors import (
     GuichetError,
     InvalidInput,
@@ -50,7 +49,7 @@ def test_register_sends_contact_and_activation_then_activation_logs_in(app, cloc
     assert app.activation.activation_preview(token)["suggested_login"] == "pascal.dupin"
     session = app.activation.activate(token, None, factories.PASSWORD, factories.PASSWORD)
     assert session["login"] == "pascal.dupin" and session["status"] == "active"
-    claims = verify_access_token(session["access_token"], app.sessions.public_keys())
+    claims = factories.claims_of(app, session["access_token"])
     assert claims["sub"] == account_id and claims["kind"] == "citizen"
     with pytest.raises(GuichetError) as error:  # single use
         app.activation.activate(token, None, factories.PASSWORD, factories.PASSWORD)

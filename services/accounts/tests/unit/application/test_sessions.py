@@ -4,8 +4,8 @@ import datetime as dt
 import pytest
 
 from guichet_accounts.domain.authentication import last_login_label
-from guichet_accounts.domain.tokens import verify_access_token
 from guichet_accounts.exceptions import LoginFailed
+from guichet_common import access_tokens
 from guichet_common.errors import (
     TooManyRequests,
     Unauthenticated,
@@ -56,6 +56,6 @@ def test_key_rotation_keeps_old_tokens_verifiable(app):
     app.sessions.rotate_keys()
     jwks = app.sessions.public_keys()
     assert len(jwks["keys"]) == 2
-    verify_access_token(session["access_token"], jwks)
+    access_tokens.verify(session["access_token"], access_tokens.keys_from_jwks(jwks).get)
     app.sessions.retire_keys(grace=dt.timedelta(0))
     assert len(app.sessions.public_keys()["keys"]) == 1
