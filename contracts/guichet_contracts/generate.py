@@ -29,6 +29,7 @@ import re
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import marshmallow as ma
 import yaml
@@ -106,6 +107,8 @@ def payload_schema(schema_cls: type[ma.Schema]) -> dict:
 
     def name_of(schema) -> str:
         cls = resolve_schema_cls(schema)
+        if not isinstance(cls, type):  # apispec gives a list for a list of schemas, which contracts never nest
+            raise TypeError(f"cannot name the nested schema {schema!r}")
         name = cls.__name__
         if named.setdefault(name, cls) is not cls:
             raise ValueError(f"two nested schemas are named {name}: {named[name]} and {cls}")
@@ -113,7 +116,10 @@ def payload_schema(schema_cls: type[ma.Schema]) -> dict:
 
     plugin = MarshmallowPlugin(schema_name_resolver=name_of)
     spec = APISpec(title="guichet-contracts", version="0", openapi_version="3.1.0", plugins=[plugin])
-    result = _with_extra(plugin.converter.schema2jsonschema(schema_cls), schema_cls)
+    converter = plugin.converter
+    if converter is None:  # set when the plugin is attached to the APISpec above
+        raise RuntimeError("the marshmallow plugin has no converter")
+    result = _with_extra(converter.schema2jsonschema(schema_cls), schema_cls)
     components = spec.to_dict().get("components", {}).get("schemas", {})
     if components:
         result["$defs"] = {name: _with_extra(components[name], named[name]) for name in sorted(components)}
@@ -200,6 +206,7 @@ def example_envelope(contract: Contract) -> dict | None:
 def message_schema(contract: Contract) -> dict:
     """JSON Schema of a whole message of ``contract``: envelope and payload."""
     sources = _sources(contract)
+    source: dict[str, Any]
     if len(sources) == 1:
         source = {"type": "string", "const": sources[0], "description": "The emitting service."}
     else:
@@ -208,7 +215,7 @@ def message_schema(contract: Contract) -> dict:
     defs = data.pop("$defs", None)
     # The payload's "#/$defs/..." references stay valid: its $defs move to the root of the message schema.
     data["description"] = contract.summary
-    extra = {
+    extra: dict[str, Any] = {
         "x-guichet": {
             "kind": contract.kind,
             "producer": contract.producer,

@@ -57,7 +57,7 @@ class HouseholdMember(AccountRef):
 _ACCOUNT = "3f6b1c2e-8d4a-4b7e-9c15-2a7d0e9f4b61"
 _MEMBER = "b2e4d6f8-1a3c-4e5f-8a7b-9c0d1e2f3a4b"
 
-for message_type, schema, summary, example in [
+_ACCOUNT_EVENTS: list[tuple[str, type[ma.Schema], str, dict]] = [
     (types.ACCOUNT_REGISTERED, AccountRegistered, "A citizen account was created (activation pending).",
      {"account_id": _ACCOUNT, "account_type": "particulier", "status": "pending_activation", "provisioned": False}),
     (types.ACCOUNT_ACTIVATED, AccountActivated, "A citizen activated an account and chose a login.",
@@ -72,7 +72,8 @@ for message_type, schema, summary, example in [
      {"account_id": _ACCOUNT, "member_id": _MEMBER, "role": "enfant"}),
     (types.HOUSEHOLD_MEMBER_REMOVED, HouseholdMember, "A member was removed from a household.",
      {"account_id": _ACCOUNT, "member_id": _MEMBER, "role": "conjoint"}),
-]:
+]
+for message_type, schema, summary, example in _ACCOUNT_EVENTS:
     register(Contract(type=message_type, kind="event", producer="accounts",
                       schema=schema, summary=summary, example=example))
 

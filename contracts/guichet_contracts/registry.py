@@ -1,6 +1,7 @@
 """Registry of every event and command: type, producer, schema, AMQP binding."""
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ class UnknownMessageType(KeyError):
 
 
 class InvalidPayload(ValueError):
-    def __init__(self, message_type: str, errors: dict):
+    def __init__(self, message_type: str, errors: dict | list):
         super().__init__(f"{message_type}: payload rejected by its schema: {errors}")
         self.message_type = message_type
         self.errors = errors
@@ -25,7 +26,7 @@ class Contract:
     type: str
     kind: str  # "event" or "command"
     producer: str  # events: the emitting service; commands: the receiving service
-    schema: type[ma.Schema]
+    schema: builtins.type[ma.Schema]  # builtins: the field ``type`` above shadows the name in this class
     summary: str
     senders: tuple[str, ...] = field(default=())  # commands only
     # An example payload (documentation and contract tests); not part of the hash.

@@ -151,19 +151,33 @@ class UnitOfWork:
         self._inbox_table = inbox
         self._on_commit = on_commit
         self._pending: list[dict[str, Any]] = []
-        self.session: Session | None = None
+        self._session: Session | None = None
+        self._inbox: Inbox | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("a unit of work's session exists inside its with block only")
+        return self._session
+
+    @property
+    def inbox(self) -> Inbox:
+        if self._inbox is None:
+            raise RuntimeError("a unit of work's inbox exists inside its with block only")
+        return self._inbox
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = self._session_factory()
-        self.inbox = Inbox(self.session, self._inbox_table, self.service)
+        self._session = self._session_factory()
+        self._inbox = Inbox(self._session, self._inbox_table, self.service)
         self._pending = []
         return self
 
     def __exit__(self, *exc_info):
+        session, self._session, self._inbox = self.session, None, None
         try:
-            self.session.rollback()
+            session.rollback()
         finally:
-            self.session.close()
+            session.close()
 
     def publish_event(self, event_type: str, data: dict, *, subject: str | None = None) -> str:
         contract = registry.get(event_type)

@@ -134,14 +134,14 @@ class _ReplyPublisher:
 
     def __init__(self, amqp_uri: str):
         self.amqp_uri = amqp_uri
-        self._connection = None
-        self._channel = None
+        self._connection: KombuConnection | None = None
+        self._channel: Any = None  # the kombu connection's channel (py-amqp's, untyped)
         self._lock = threading.Lock()
 
     def _open(self):
         if self._channel is None:
-            self._connection = KombuConnection(self.amqp_uri, heartbeat=0)
-            self._channel = self._connection.channel()
+            connection = KombuConnection(self.amqp_uri, heartbeat=0)
+            self._connection, self._channel = connection, connection.channel()
         return self._channel
 
     def _discard(self):

@@ -78,6 +78,8 @@ def run_env(metadata: sa.MetaData) -> None:
     from alembic import context
 
     url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("the alembic configuration has no sqlalchemy.url (use guichet_common.migrations)")
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=metadata, literal_binds=True,
                           render_as_batch=url.startswith("sqlite"))

@@ -17,6 +17,7 @@ import json
 import logging
 import threading
 import time
+from typing import IO
 
 import pika
 import pika.exceptions
@@ -42,19 +43,20 @@ class OutboxRelay:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self._connection: pika.BlockingConnection | None = None
-        self._channel = None
+        self._channel: pika.adapters.blocking_connection.BlockingChannel | None = None
         self._declared: set[str] = set()
         self.published_total = 0
-        self._lease = None  # SQLite: the file lock that makes this the database's active relay
+        self._lease: IO[str] | None = None  # SQLite: the file lock that makes this the database's active relay
         database.on_outbox_written(self.wake.set)
 
     # -- AMQP ------------------------------------------------------------------
     def _ensure_channel(self):
-        if self._channel is None or self._channel.is_closed or self._connection.is_closed:
+        if self._channel is None or self._channel.is_closed or self._connection is None or self._connection.is_closed:
             self._close()
             self._connection = amqp.connect(self.amqp_uri, name=self.name)
-            self._channel = self._connection.channel()
-            self._channel.confirm_delivery()
+            channel = self._connection.channel()
+            channel.confirm_delivery()
+            self._channel = channel
             self._declared = set()
         return self._channel
 

@@ -62,7 +62,7 @@ class _ThreadChannel:
         self._kombu.connect()
         self.connection = self._kombu.connection  # the py-amqp connection underneath
         self.channel = self.connection.channel()
-        self.replies: dict[str, object] = {}
+        self.replies: dict[str, object] = {}  # the reply body (bytes), or _RETURNED
         self.pending: set[str] = set()
         self.channel.basic_consume(DIRECT_REPLY_TO, no_ack=True, callback=self._on_reply)
         self.channel.events["basic_return"].add(self._on_return)
@@ -169,7 +169,7 @@ class RpcClient:
         finally:
             channel.pending.discard(correlation)
             channel.replies.pop(correlation, None)
-        if reply is _RETURNED:
+        if not isinstance(reply, (bytes, str)):  # _RETURNED: the broker had no queue to route the call to
             raise ServiceUnavailable()
         return self._result(json.loads(reply))
 

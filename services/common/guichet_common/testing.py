@@ -16,6 +16,7 @@ import time
 import urllib.parse
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pika
 import pytest
@@ -90,7 +91,7 @@ _deletions: list[subprocess.Popen] = []
 
 
 @pytest.fixture
-def amqp_uri() -> str:
+def amqp_uri() -> Iterator[str]:
     """A fresh vhost for each test: queues, dead letters and exchanges never leak between tests."""
     if os.environ.get("GUICHET_TEST_AMQP_URI") and not shutil.which("rabbitmqctl"):
         yield os.environ["GUICHET_TEST_AMQP_URI"]  # a remote broker: share the given vhost
@@ -186,17 +187,19 @@ class Process:
         return self.popen is not None and self.popen.poll() is None
 
     def stop(self, timeout: float = 20) -> None:
-        if self.running:
-            self.popen.send_signal(signal.SIGTERM)
+        popen = self.popen
+        if popen is not None and popen.poll() is None:
+            popen.send_signal(signal.SIGTERM)
             try:
-                self.popen.wait(timeout)
+                popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
 
     def kill(self) -> None:
-        if self.running:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(10)
+        popen = self.popen
+        if popen is not None and popen.poll() is None:
+            os.killpg(popen.pid, signal.SIGKILL)
+            popen.wait(10)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -219,7 +222,7 @@ class ServiceProcess(Process):
                     return client.call(self.name, "health", timeout=1.0)
                 except GuichetError:
                     if time.monotonic() > deadline:
-                        raise AssertionError(f"{self.name} not healthy in {timeout}s:\n{self.log()[-4000:]}")
+                        raise AssertionError(f"{self.name} not healthy in {timeout}s:\n{self.log()[-4000:]}") from None
                     time.sleep(0.2)
         finally:
             client.close()
@@ -312,7 +315,7 @@ class AmqpSpy:
         self.channel.queue_bind(self.queue, exchange, binding_key)
 
     def collect(self, count: int, timeout: float = 10.0) -> list[tuple[pika.BasicProperties, dict]]:
-        received = []
+        received: list[tuple[pika.BasicProperties, dict]] = []
         deadline = time.monotonic() + timeout
         while len(received) < count and time.monotonic() < deadline:
             method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)

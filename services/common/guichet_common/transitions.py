@@ -109,8 +109,6 @@ class StatusMachine:
         """
         self.transitions.check(current, new)
         session = uow.session
-        if session is None:
-            raise RuntimeError("change() runs inside the unit of work's with block")
         table = self.table
         values = {**(changes or {}), self.status_column: _value(new)}
         result = cast("CursorResult[Any]", session.execute(
