@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from eventlet import tpool
 
-from guichet_common import town
+from guichet_common import clock, town
 from guichet_common.db import Database
 
 from .adapters.captcha_media import CaptchaMedia
@@ -21,8 +21,6 @@ from .adapters.hashing import offloaded_hasher
 from .application import AccountsApplication
 from .domain.registration import RegistrationRules
 from .domain.tokens import ACCESS_TOKEN_TTL
-
-DEFAULT_TIMEZONE = "Europe/Paris"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +31,7 @@ class AccountsSettings:
     reset_ttl: dt.timedelta = dt.timedelta(hours=2)
     access_token_ttl: dt.timedelta = ACCESS_TOKEN_TTL
     key_passphrase: bytes | None = None
-    timezone: ZoneInfo = ZoneInfo(DEFAULT_TIMEZONE)  # the town's: « Dernière connexion le … à … »
+    timezone: ZoneInfo = clock.zone_info(clock.DEFAULT_ZONE)  # the town's: « Dernière connexion le … à … »
 
     OWN_KEYS = ("activation_ttl_hours", "reset_ttl_minutes")
 
@@ -49,7 +47,7 @@ class AccountsSettings:
                    activation_ttl=dt.timedelta(hours=float(own.get("activation_ttl_hours", 48))),
                    reset_ttl=dt.timedelta(minutes=float(own.get("reset_ttl_minutes", 120))),
                    key_passphrase=passphrase.encode() if passphrase else None,
-                   timezone=ZoneInfo(settings.get("timezone") or DEFAULT_TIMEZONE))
+                   timezone=clock.zone_info(settings.get("timezone") or clock.DEFAULT_ZONE))
 
 
 def town_settings() -> AccountsSettings:

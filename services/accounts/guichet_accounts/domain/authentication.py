@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
+
+from guichet_common import clock
+from guichet_common.clock import Zone
 
 from . import messages as msg
 from .passwords import needs_rehash, verify_against_nothing, verify_password
 from .throttling import LoginThrottle
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,6 @@ def attempt_login(throttle: LoginThrottle, *, identifier: str, password: str, ip
                        rehash=needs_rehash(credentials.password_hash, hasher=hasher))
 
 
-def last_login_label(when: datetime, tz: ZoneInfo = PARIS) -> str:
-    """« Dernière connexion le 10/07/2017 à 16:13 » (seed 001), in Paris time unless the town says otherwise."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    local = when.astimezone(tz)
-    return msg.LAST_LOGIN.format(date=local.strftime("%d/%m/%Y"), time=local.strftime("%H:%M"))
+def last_login_label(when: datetime, zone: Zone) -> str:
+    """« Dernière connexion le 10/07/2017 à 16:13 » (seed 001), in the town's time zone."""
+    return msg.LAST_LOGIN.format(date=clock.format_short_date(when, zone), time=clock.format_clock_time(when, zone))

@@ -69,6 +69,11 @@ def test_rehash_is_asked_when_parameters_changed():
 
 
 def test_last_login_label_in_paris_time():
-    assert last_login_label(datetime(2017, 7, 10, 14, 13, tzinfo=timezone.utc)) == (
+    assert last_login_label(datetime(2017, 7, 10, 14, 13, tzinfo=timezone.utc), "Europe/Paris") == (
         "Dernière connexion le 10/07/2017 à 16:13")  # seed 001, summer time
-    assert last_login_label(datetime(2017, 1, 10, 15, 13)) == "Dernière connexion le 10/01/2017 à 16:13"
+    assert last_login_label(datetime(2017, 1, 10, 15, 13), "Europe/Paris") == "Dernière connexion le 10/01/2017 à 16:13"
+
+
+def test_last_login_label_in_the_towns_time_zone():
+    assert last_login_label(datetime(2017, 7, 10, 14, 13, tzinfo=timezone.utc), "Indian/Reunion") == (
+        "Dernière connexion le 10/07/2017 à 18:13")
