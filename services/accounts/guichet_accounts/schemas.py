@@ -10,24 +10,23 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from guichet_common.errors import InvalidInput
-
-from .domain import messages as msg
-from .domain.registration import (
-    CIVILITIES,
-    COMMUNICATION_MODES,
+from guichet_contracts import french_messages
+from guichet_contracts.fields import (
     Choice,
     Day,
     Email,
     FrenchSchema,
     Group,
-    LoginSchema,
+    Integer,
     Name,
     Phone,
-    PhonesSchema,
     Secret,
     Text,
-    _merge,
+    Url,
 )
+
+from .domain import messages as msg
+from .domain.registration import CIVILITIES, COMMUNICATION_MODES, LoginSchema, PhonesSchema
 
 MEMBER_ROLES = ("titulaire", "conjoint", "enfant", "autre")
 ADDABLE_ROLES = ("conjoint", "enfant", "autre")
@@ -39,31 +38,9 @@ GUARDIANS_ONLY_CHILDREN = "Seuls les enfants ont des responsables légaux."  # c
 GUARDIAN_WHO = "Indiquez le membre du foyer ou le nom du responsable légal."  # composed
 GUARDIAN_UNKNOWN_MEMBER = "Ce responsable légal n'est pas un membre de votre foyer."  # composed
 SEX_INVALID = "Choisissez un sexe : F ou M."  # composed
-INTEGER_INVALID = "Ce champ doit être un nombre entier."  # composed
-NOT_NEGATIVE = "Ce champ ne peut pas être négatif."  # composed
 CAF_INVALID = "Le numéro d'allocataire CAF ne contient que des chiffres (7 au maximum)."  # composed
-URL_INVALID = "Adresse web invalide."  # composed
 TITULAIRE_FIXED = "Le titulaire du compte ne peut pas être retiré du foyer."  # composed
 TITULAIRE_FROM_PROFILE = "Les informations du titulaire se modifient dans « Mon compte »."  # composed
-EMAIL_REQUIRED_TO_RECOVER = msg.RECOVERY_NEEDS_EMAIL
-
-
-class Integer(fields.Integer):
-    default_error_messages = {"invalid": INTEGER_INVALID, "required": msg.FIELD_REQUIRED, "null": msg.FIELD_NULL,
-                              "too_large": INTEGER_INVALID}
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("allow_none", True)
-        kwargs.setdefault("load_default", None)
-        kwargs.setdefault("validate", validate.Range(min=0, error=NOT_NEGATIVE))
-        super().__init__(strict=True, **kwargs)
-
-
-class Url(Text):
-    def clean(self, text):
-        if not (text.startswith("https://") or text.startswith("http://")):
-            raise ValidationError(URL_INVALID)
-        return text
 
 
 class GuardianSchema(FrenchSchema):
@@ -104,11 +81,8 @@ class MemberSchema(FrenchSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def _children_only(self, data, **kwargs):
-        errors: dict = {}
         if data.get("guardians") and data.get("role") not in (None, "enfant"):
-            _merge(errors, ("guardians",), GUARDIANS_ONLY_CHILDREN)
-        if errors:
-            raise ValidationError(errors)
+            raise ValidationError({"guardians": [GUARDIANS_ONLY_CHILDREN]})
 
 
 class SocialDataSchema(FrenchSchema):
@@ -119,7 +93,7 @@ class SocialDataSchema(FrenchSchema):
     allocataire_name = Text(max_length=200)
     caf_number = Text(max_length=20)
     quotient_familial = Integer()
-    dependent_children = Integer(validate=validate.Range(min=0, max=30, error=NOT_NEGATIVE))
+    dependent_children = Integer(validate=validate.Range(min=0, max=30, error=french_messages.NOT_NEGATIVE))
     monthly_resources_cents = Integer()
     family_composition = Text(max_length=100)
 

@@ -16,6 +16,59 @@ possible, built from the seeds' own sentences.
 """
 from __future__ import annotations
 
+# The generic field messages are the French field kit's (guichet_contracts), the same words everywhere.
+from guichet_contracts.french_messages import (
+    DATE_INVALID as DATE_INVALID,
+)
+from guichet_contracts.french_messages import (
+    EMAIL_INVALID as EMAIL_INVALID,
+)
+from guichet_contracts.french_messages import (
+    FIELD_INVALID as FIELD_INVALID,
+)
+from guichet_contracts.french_messages import (
+    FIELD_NOT_BOOLEAN as FIELD_NOT_BOOLEAN,
+)
+from guichet_contracts.french_messages import (
+    FIELD_NOT_OBJECT as FIELD_NOT_OBJECT,
+)
+from guichet_contracts.french_messages import (
+    FIELD_NOT_TEXT as FIELD_NOT_TEXT,
+)
+from guichet_contracts.french_messages import (
+    FIELD_NULL as FIELD_NULL,
+)
+from guichet_contracts.french_messages import (
+    FIELD_REQUIRED as FIELD_REQUIRED,
+)
+from guichet_contracts.french_messages import (
+    FIELD_TOO_LONG as FIELD_TOO_LONG,
+)
+from guichet_contracts.french_messages import (
+    FIELD_UNKNOWN as FIELD_UNKNOWN,
+)
+from guichet_contracts.french_messages import (
+    INPUT_NOT_OBJECT as INPUT_NOT_OBJECT,
+)
+from guichet_contracts.french_messages import (
+    MOBILE_INVALID as MOBILE_INVALID,
+)
+from guichet_contracts.french_messages import (
+    NAME_INVALID as NAME_INVALID,
+)
+from guichet_contracts.french_messages import (
+    PHONE_INVALID as PHONE_INVALID,
+)
+from guichet_contracts.french_messages import (
+    RNA_INVALID as RNA_INVALID,
+)
+from guichet_contracts.french_messages import (
+    SIRET_CHECKSUM as SIRET_CHECKSUM,
+)
+from guichet_contracts.french_messages import (
+    SIRET_INVALID as SIRET_INVALID,
+)
+
 # --------------------------------------------------------------------------
 # Password policy
 # --------------------------------------------------------------------------
@@ -197,21 +250,10 @@ ACCOUNT_TYPES = {  # seed: 000 (« Vous êtes un particulier / un professionnel 
 COMMUNICATION_MODES = {"email": "courriel", "phone": "téléphone", "sms": "SMS"}
 
 # Generic field errors (marshmallow's English defaults replaced).
-FIELD_REQUIRED = "Ce champ est obligatoire."  # composed (see REQUIRED_FIELDS_NOTICE, seed 002)
-FIELD_NULL = "Ce champ ne peut pas être vide."  # composed
-FIELD_INVALID = "Valeur invalide."  # composed
-FIELD_NOT_TEXT = "Ce champ doit être un texte."  # composed
-FIELD_NOT_BOOLEAN = "Ce champ doit valoir vrai ou faux."  # composed
-FIELD_NOT_OBJECT = "Ce champ doit être un objet."  # composed
-FIELD_UNKNOWN = "Champ inconnu."  # composed
-FIELD_TOO_LONG = "Ce champ ne doit pas dépasser {max} caractères."  # composed
-INPUT_NOT_OBJECT = "Les données envoyées doivent être un objet JSON."  # composed
 
 CIVILITY_INVALID = "Choisissez une civilité : Monsieur ou Madame."  # composed
-NAME_INVALID = "Ce champ ne peut contenir que des lettres, des espaces, des tirets et des apostrophes."  # composed
 THIRD_NAME_WITHOUT_SECOND = "Renseignez le 2nd prénom avant le 3eme prénom."  # composed
 
-DATE_INVALID = "Date invalide (format attendu : AAAA-MM-JJ)."  # composed
 BIRTH_DATE_IN_FUTURE = "La date de naissance ne peut pas être dans le futur."  # composed
 BIRTH_DATE_TOO_OLD = "La date de naissance n'est pas plausible."  # composed
 BIRTH_DEPARTMENT_INVALID = (  # composed
@@ -219,13 +261,10 @@ BIRTH_DEPARTMENT_INVALID = (  # composed
 )
 
 # seed: 002 shows the example « Courriel * (jacques.dupond@test.fr) ».
-EMAIL_INVALID = "Adresse courriel invalide (ex. : jacques.dupond@test.fr)."  # composed + seed 002 example
 
 # seed: 002 — « Téléphones * (au moins un numéro de téléphone est obligatoire) ».
 PHONES_AT_LEAST_ONE = "Téléphones : au moins un numéro de téléphone est obligatoire"
 # seed: 002 examples « (ex. : 0102030405) » and « (ex. : 0606060605) ».
-PHONE_INVALID = "Numéro de téléphone invalide (ex. : 0102030405)."  # composed + seed 002 example
-MOBILE_INVALID = "Ce numéro n'est pas un numéro de téléphone portable (ex. : 0606060605)."  # composed + seed 002 example
 PHONE_KIND_REQUIRED = "{label} : ce champ est obligatoire."  # composed
 SMS_NEEDS_MOBILE = "Pour recevoir des SMS, renseignez un numéro de téléphone portable."  # composed
 PHONE_PREFERENCE_NEEDS_PHONE = "Pour être contacté par téléphone, renseignez au moins un numéro de téléphone."  # composed
@@ -237,11 +276,8 @@ STREET_OR_LIEU_DIT_REQUIRED = (  # composed from the seed 002 labels
 
 ACCOUNT_TYPE_INVALID = "Choisissez un type de compte : particulier, professionnel ou association."  # composed
 SIRET_REQUIRED = "Le numéro SIRET est obligatoire pour un compte professionnel."  # composed
-SIRET_INVALID = "Le numéro SIRET doit contenir 14 chiffres."  # composed
-SIRET_CHECKSUM = "Ce numéro SIRET n'est pas valide (clé de contrôle incorrecte)."  # composed
 SIRET_ONLY_PRO = "Le numéro SIRET ne concerne que les comptes professionnels et les associations."  # composed
 RNA_REQUIRED = "Le numéro RNA est obligatoire pour un compte association."  # composed
-RNA_INVALID = "Le numéro RNA doit commencer par W suivi de 9 caractères (ex. : W751234567)."  # composed
 RNA_ONLY_ASSOCIATION = "Le numéro RNA ne concerne que les comptes association."  # composed
 
 COMMUNICATION_INVALID = "Choisissez un mode de communication : courriel, téléphone ou SMS."  # composed from seed 003

@@ -67,14 +67,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from marshmallow import RAISE, Schema, ValidationError, fields, missing, post_load, validates_schema
+from marshmallow import ValidationError, missing, post_load, validates_schema
+
+from guichet_contracts.fields import (
+    Choice,
+    Commune,
+    Day,
+    Email,
+    Flag,
+    FrenchSchema,
+    Group,
+    Name,
+    Phone,
+    Rna,
+    Secret,
+    Siret,
+    Text,
+    add_error,
+)
+from guichet_contracts.identifiers import PHONE_KINDS
 
 from ..exceptions import AccountNotValidated
 from . import messages as msg
-from .identifiers import IdentifierError, normalise_rna, normalise_siret
 from .logins import check_login, normalise_login, remove_accents
 from .passwords import check_password, check_password_confirmation
-from .phones import PHONE_KINDS, PhoneError, normalise_mobile, normalise_phone
 
 PHONE_POLICIES = ("none", "at_least_one")
 SECURITY_QUESTION_MODES = ("off", "optional", "required")
@@ -82,6 +98,7 @@ ACCOUNT_TYPES = tuple(msg.ACCOUNT_TYPES)
 CIVILITIES = tuple(msg.CIVILITIES)
 COMMUNICATION_MODES = tuple(msg.COMMUNICATION_MODES)
 MAX_AGE_YEARS = 130
+SECURITY_ANSWER_MIN_LENGTH = 2
 FRANCE = "France"
 _FRANCE_NAMES = {"france", "fr", "fra", "france metropolitaine"}
 
@@ -155,163 +172,16 @@ def ensure_can_modify_account(status: str) -> None:
 
 
 # --------------------------------------------------------------------------
-# Fields with French messages
+# Places
 # --------------------------------------------------------------------------
 
-_FRENCH = {"required": msg.FIELD_REQUIRED, "null": msg.FIELD_NULL, "validator_failed": msg.FIELD_INVALID}
-_NAME = re.compile(r"^[^\W\d_]+(?:(?: |-|'|’|' | ' |’ )[^\W\d_]+)*$")
-_COMMUNE = re.compile(r"^[^\W_]+(?:(?: |-|'|’|' |’ )[^\W_]+)*$")
 _DEPARTMENT = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-8]|98[4-9])$")
-_SPACES = re.compile(r"\s+")
 
 
 def is_france(country: str | None) -> bool:
     if not country:
         return True
     return remove_accents(country).strip().lower() in _FRANCE_NAMES
-
-
-class Text(fields.String):
-    """Stripped text; a blank value counts as missing (``required``) or becomes ``None``."""
-
-    default_error_messages = {**_FRENCH, "invalid": msg.FIELD_NOT_TEXT, "invalid_utf8": msg.FIELD_NOT_TEXT,
-                              "too_long": msg.FIELD_TOO_LONG}
-
-    def __init__(self, *, max_length: int = 100, collapse: bool = True, **kwargs):
-        kwargs.setdefault("allow_none", not kwargs.get("required", False))
-        if not kwargs.get("required", False):
-            kwargs.setdefault("load_default", None)
-        super().__init__(**kwargs)
-        self.max_length = max_length
-        self.collapse = collapse
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        text = _SPACES.sub(" ", text).strip() if self.collapse else text.strip()
-        if not text:
-            if self.required:
-                raise self.make_error("required")
-            return None
-        if len(text) > self.max_length:
-            raise self.make_error("too_long", max=self.max_length)
-        return self.clean(text)
-
-    def clean(self, text: str):
-        return text
-
-
-class Choice(Text):
-    def __init__(self, choices, *, error: str, **kwargs):
-        super().__init__(max_length=64, **kwargs)
-        self.choices = tuple(choices)
-        self.choice_error = error
-
-    def clean(self, text):
-        if text not in self.choices:
-            raise ValidationError(self.choice_error)
-        return text
-
-
-class Name(Text):
-    def clean(self, text):
-        if not _NAME.match(text):
-            raise ValidationError(msg.NAME_INVALID)
-        return text
-
-
-class Commune(Text):
-    def clean(self, text):
-        if not _COMMUNE.match(text):
-            raise ValidationError(msg.NAME_INVALID)
-        return text
-
-
-class Phone(Text):
-    def __init__(self, *, mobile: bool = False, **kwargs):
-        super().__init__(max_length=32, **kwargs)
-        self.mobile = mobile
-
-    def clean(self, text):
-        try:
-            return normalise_mobile(text) if self.mobile else normalise_phone(text)
-        except PhoneError as error:
-            raise ValidationError(str(error)) from None
-
-
-class Siret(Text):
-    def clean(self, text):
-        try:
-            return normalise_siret(text)
-        except IdentifierError as error:
-            raise ValidationError(str(error)) from None
-
-
-class Rna(Text):
-    def clean(self, text):
-        try:
-            return normalise_rna(text)
-        except IdentifierError as error:
-            raise ValidationError(str(error)) from None
-
-
-class Secret(fields.String):
-    """A password as typed: never stripped or altered (checked by ``check_password``)."""
-
-    default_error_messages = {**_FRENCH, "invalid": msg.FIELD_NOT_TEXT, "invalid_utf8": msg.FIELD_NOT_TEXT,
-                              "too_long": msg.FIELD_TOO_LONG}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if len(text) > 1024:
-            raise self.make_error("too_long", max=1024)
-        return text
-
-
-class Email(fields.Email):
-    default_error_messages = {**_FRENCH, "invalid": msg.EMAIL_INVALID}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            value = value.strip()
-            if not value and self.required:
-                raise self.make_error("required")
-        if isinstance(value, str) and len(value) > 254:
-            raise self.make_error("invalid")
-        result = super()._deserialize(value, attr, data, **kwargs)
-        return result.lower() if isinstance(result, str) else result
-
-
-class Day(fields.Date):
-    default_error_messages = {**_FRENCH, "invalid": msg.DATE_INVALID, "format": msg.DATE_INVALID}
-
-    def __init__(self, **kwargs):
-        super().__init__(format="iso", **kwargs)
-
-
-class Flag(fields.Boolean):
-    default_error_messages = {**_FRENCH, "invalid": msg.FIELD_NOT_BOOLEAN}
-
-
-class Group(fields.Nested):
-    default_error_messages = {**_FRENCH, "type": msg.FIELD_NOT_OBJECT}
-
-
-class FrenchSchema(Schema):
-    error_messages = {"unknown": msg.FIELD_UNKNOWN, "type": msg.INPUT_NOT_OBJECT}
-
-    class Meta:
-        unknown = RAISE
-
-
-def _merge(errors: dict, path: tuple[str, ...], message: str) -> None:
-    node = errors
-    for key in path[:-1]:
-        node = node.setdefault(key, {})
-        if isinstance(node, list):  # the nested field already failed as a whole; keep its errors
-            return
-    node.setdefault(path[-1], [])
-    if isinstance(node[path[-1]], list) and message not in node[path[-1]]:
-        node[path[-1]].append(message)
 
 
 # --------------------------------------------------------------------------
@@ -338,13 +208,13 @@ class AddressSchema(FrenchSchema):
     def _address_rules(self, data, **kwargs):
         errors: dict = {}
         if not data.get("street_name") and not data.get("lieu_dit"):
-            _merge(errors, ("street_name",), msg.STREET_OR_LIEU_DIT_REQUIRED)
+            add_error(errors, ("street_name",), msg.STREET_OR_LIEU_DIT_REQUIRED)
         country = data.get("country") or FRANCE
         postal = data.get("postal_code")
         if postal and is_france(country):
             compact = postal.replace(" ", "")
             if not (len(compact) == 5 and compact.isdigit()):
-                _merge(errors, ("postal_code",), msg.POSTAL_CODE_INVALID)
+                add_error(errors, ("postal_code",), msg.POSTAL_CODE_INVALID)
         if errors:
             raise ValidationError(errors)
 
@@ -384,8 +254,6 @@ class RegistrationSchema(FrenchSchema):
     captcha_id = Text(max_length=64)
     captcha_answer = Text(max_length=32)
 
-    SECURITY_ANSWER_MIN_LENGTH = 2
-
     def __init__(self, rules: RegistrationRules | None = None, *, today: date | None = None, **kwargs):
         super().__init__(**kwargs)
         self.rules = rules or RegistrationRules()
@@ -410,85 +278,12 @@ class RegistrationSchema(FrenchSchema):
     def _cross_field_rules(self, data, original_data, **kwargs):
         if not isinstance(original_data, Mapping):
             return  # the whole input is refused already (INPUT_NOT_OBJECT)
-        errors: dict = {}
-        rules = self.rules
-
-        def typed(*path: str) -> bool:
-            """Did the citizen type something there (valid or not)?"""
-            node = original_data
-            for key in path:
-                if not isinstance(node, Mapping) or key not in node:
-                    return False
-                node = node[key]
-            return node is not None and not (isinstance(node, str) and not node.strip())
-        today = self.today or date.today()
-
-        if data.get("third_first_name") and not data.get("second_first_name"):
-            _merge(errors, ("third_first_name",), msg.THIRD_NAME_WITHOUT_SECOND)
-
-        birth_date = data.get("birth_date")
-        if birth_date is not None:
-            if birth_date > today:
-                _merge(errors, ("birth_date",), msg.BIRTH_DATE_IN_FUTURE)
-            elif (today.year - birth_date.year) > MAX_AGE_YEARS:
-                _merge(errors, ("birth_date",), msg.BIRTH_DATE_TOO_OLD)
-
-        country = data.get("birth_country")
-        department = data.get("birth_department")
-        if is_france(country) and (country or rules.birth_place_required):
-            if not department:
-                if rules.birth_place_required and not typed("birth_department"):
-                    _merge(errors, ("birth_department",), msg.FIELD_REQUIRED)
-            elif not _DEPARTMENT.match(department.upper()):
-                _merge(errors, ("birth_department",), msg.BIRTH_DEPARTMENT_INVALID)
-
-        phones_typed = {kind for kind in PHONE_KINDS if typed("phones", kind)}
-        phones_block_ok = "phones" not in original_data or isinstance(original_data.get("phones") or {}, Mapping)
-        if phones_block_ok:
-            if rules.phones_required == "at_least_one" and not phones_typed:
-                _merge(errors, ("phones",), msg.PHONES_AT_LEAST_ONE)
-            for kind in rules.required_phone_kinds:
-                if kind not in phones_typed:
-                    label = msg.FIELD_LABELS[f"phones.{kind}"]
-                    _merge(errors, ("phones", kind), msg.PHONE_KIND_REQUIRED.format(label=label))
-            preference = data.get("communication_preference")
-            if preference == "sms" and "mobile" not in phones_typed:
-                _merge(errors, ("phones", "mobile"), msg.SMS_NEEDS_MOBILE)
-            if preference == "phone" and not phones_typed:
-                _merge(errors, ("communication_preference",), msg.PHONE_PREFERENCE_NEEDS_PHONE)
-
-        account_type = data.get("account_type")
-        if account_type == "professionnel" and not typed("siret"):
-            _merge(errors, ("siret",), msg.SIRET_REQUIRED)
-        if account_type == "particulier" and typed("siret"):
-            _merge(errors, ("siret",), msg.SIRET_ONLY_PRO)
-        if account_type == "association" and not typed("rna"):
-            _merge(errors, ("rna",), msg.RNA_REQUIRED)
-        if account_type in ("particulier", "professionnel") and typed("rna"):
-            _merge(errors, ("rna",), msg.RNA_ONLY_ASSOCIATION)
-
-        if "cgu_accepted" in data and data["cgu_accepted"] is not True:
-            _merge(errors, ("cgu_accepted",), msg.CGU_REQUIRED)
-
-        answer = data.get("security_answer")
-        mode = rules.security_question
-        if mode == "off":
-            for name in ("security_question", "security_answer"):
-                if typed(name):
-                    _merge(errors, (name,), msg.SECURITY_QUESTION_OFF)
-        else:
-            q_typed, a_typed = typed("security_question"), typed("security_answer")
-            if mode == "required" or q_typed or a_typed:
-                if not q_typed:
-                    _merge(errors, ("security_question",), msg.SECURITY_QUESTION_REQUIRED)
-                if not a_typed:
-                    _merge(errors, ("security_answer",), msg.SECURITY_QUESTION_REQUIRED)
-            if answer and len(answer) < self.SECURITY_ANSWER_MIN_LENGTH:
-                _merge(errors, ("security_answer",),
-                       msg.SECURITY_ANSWER_TOO_SHORT.format(min=self.SECURITY_ANSWER_MIN_LENGTH))
-
-        if errors:
-            raise ValidationError(errors)
+        form = _Form(data, original_data, self.rules, self.today or date.today())
+        for rule in (_names_rule, _birth_date_rule, _birth_place_rules, _phone_rules, _organisation_rules,
+                     _cgu_rule, _security_question_rules):
+            rule(form)
+        if form.errors:
+            raise ValidationError(form.errors)
 
     @post_load
     def _normalise(self, data, **kwargs):
@@ -497,6 +292,113 @@ class RegistrationSchema(FrenchSchema):
         if data.get("birth_department"):
             data["birth_department"] = data["birth_department"].upper()
         return data
+
+
+# --------------------------------------------------------------------------
+# The registration form's cross-field rules, each adding its messages to the form's errors
+# --------------------------------------------------------------------------
+
+class _Form:
+    """The values loaded, what the citizen typed, the town's rules, and the errors found so far."""
+
+    def __init__(self, data: dict, original: Mapping, rules: RegistrationRules, today: date):
+        self.data = data
+        self.original = original
+        self.rules = rules
+        self.today = today
+        self.errors: dict = {}
+
+    def typed(self, *path: str) -> bool:
+        """Did the citizen type something there (valid or not)?"""
+        node = self.original
+        for key in path:
+            if not isinstance(node, Mapping) or key not in node:
+                return False
+            node = node[key]
+        return node is not None and not (isinstance(node, str) and not node.strip())
+
+    def error(self, path: tuple[str, ...], message: str) -> None:
+        add_error(self.errors, path, message)
+
+
+def _names_rule(form: _Form) -> None:
+    if form.data.get("third_first_name") and not form.data.get("second_first_name"):
+        form.error(("third_first_name",), msg.THIRD_NAME_WITHOUT_SECOND)
+
+
+def _birth_date_rule(form: _Form) -> None:
+    birth_date = form.data.get("birth_date")
+    if birth_date is None:
+        return
+    if birth_date > form.today:
+        form.error(("birth_date",), msg.BIRTH_DATE_IN_FUTURE)
+    elif (form.today.year - birth_date.year) > MAX_AGE_YEARS:
+        form.error(("birth_date",), msg.BIRTH_DATE_TOO_OLD)
+
+
+def _birth_place_rules(form: _Form) -> None:
+    """The department is asked for a birth in France only."""
+    country, department = form.data.get("birth_country"), form.data.get("birth_department")
+    if not (is_france(country) and (country or form.rules.birth_place_required)):
+        return
+    if not department:
+        if form.rules.birth_place_required and not form.typed("birth_department"):
+            form.error(("birth_department",), msg.FIELD_REQUIRED)
+    elif not _DEPARTMENT.match(department.upper()):
+        form.error(("birth_department",), msg.BIRTH_DEPARTMENT_INVALID)
+
+
+def _phone_rules(form: _Form) -> None:
+    if "phones" in form.original and not isinstance(form.original.get("phones") or {}, Mapping):
+        return  # the phones block is refused as a whole already
+    phones_typed = {kind for kind in PHONE_KINDS if form.typed("phones", kind)}
+    if form.rules.phones_required == "at_least_one" and not phones_typed:
+        form.error(("phones",), msg.PHONES_AT_LEAST_ONE)
+    for kind in form.rules.required_phone_kinds:
+        if kind not in phones_typed:
+            label = msg.FIELD_LABELS[f"phones.{kind}"]
+            form.error(("phones", kind), msg.PHONE_KIND_REQUIRED.format(label=label))
+    preference = form.data.get("communication_preference")
+    if preference == "sms" and "mobile" not in phones_typed:
+        form.error(("phones", "mobile"), msg.SMS_NEEDS_MOBILE)
+    if preference == "phone" and not phones_typed:
+        form.error(("communication_preference",), msg.PHONE_PREFERENCE_NEEDS_PHONE)
+
+
+def _organisation_rules(form: _Form) -> None:
+    """A professional gives a SIRET, an association its RNA (and may give a SIRET)."""
+    account_type = form.data.get("account_type")
+    if account_type == "professionnel" and not form.typed("siret"):
+        form.error(("siret",), msg.SIRET_REQUIRED)
+    if account_type == "particulier" and form.typed("siret"):
+        form.error(("siret",), msg.SIRET_ONLY_PRO)
+    if account_type == "association" and not form.typed("rna"):
+        form.error(("rna",), msg.RNA_REQUIRED)
+    if account_type in ("particulier", "professionnel") and form.typed("rna"):
+        form.error(("rna",), msg.RNA_ONLY_ASSOCIATION)
+
+
+def _cgu_rule(form: _Form) -> None:
+    if "cgu_accepted" in form.data and form.data["cgu_accepted"] is not True:
+        form.error(("cgu_accepted",), msg.CGU_REQUIRED)
+
+
+def _security_question_rules(form: _Form) -> None:
+    mode = form.rules.security_question
+    if mode == "off":
+        for name in ("security_question", "security_answer"):
+            if form.typed(name):
+                form.error((name,), msg.SECURITY_QUESTION_OFF)
+        return
+    question_typed, answer_typed = form.typed("security_question"), form.typed("security_answer")
+    if mode == "required" or question_typed or answer_typed:
+        if not question_typed:
+            form.error(("security_question",), msg.SECURITY_QUESTION_REQUIRED)
+        if not answer_typed:
+            form.error(("security_answer",), msg.SECURITY_QUESTION_REQUIRED)
+    answer = form.data.get("security_answer")
+    if answer and len(answer) < SECURITY_ANSWER_MIN_LENGTH:
+        form.error(("security_answer",), msg.SECURITY_ANSWER_TOO_SHORT.format(min=SECURITY_ANSWER_MIN_LENGTH))
 
 
 # --------------------------------------------------------------------------
@@ -530,15 +432,15 @@ class ActivationSchema(FrenchSchema):
         if login:
             problems = check_login(login)
             for problem in problems:
-                _merge(errors, ("login",), problem)
+                add_error(errors, ("login",), problem)
         password = data.get("password")
         if password is not None:
             for problem in check_password(password, login=login, email=self.email):
-                _merge(errors, ("password",), problem)
+                add_error(errors, ("password",), problem)
             confirmation = data.get("password_confirmation")
             if confirmation is not None:
                 for problem in check_password_confirmation(password, confirmation):
-                    _merge(errors, ("password_confirmation",), problem)
+                    add_error(errors, ("password_confirmation",), problem)
         if errors:
             raise ValidationError(errors)
 
@@ -561,11 +463,11 @@ class PasswordChangeSchema(FrenchSchema):
         password = data.get("new_password")
         if password is not None:
             for problem in check_password(password, login=self.login, email=self.email):
-                _merge(errors, ("new_password",), problem)
+                add_error(errors, ("new_password",), problem)
             confirmation = data.get("new_password_confirmation")
             if confirmation is not None:
                 for problem in check_password_confirmation(password, confirmation):
-                    _merge(errors, ("new_password_confirmation",), problem)
+                    add_error(errors, ("new_password_confirmation",), problem)
         if errors:
             raise ValidationError(errors)
 

@@ -1,7 +1,7 @@
 import pytest
 
 from guichet_accounts.domain import messages as msg
-from guichet_accounts.domain.identifiers import (
+from guichet_contracts.identifiers import (
     IdentifierError,
     is_valid_rna,
     is_valid_siret,

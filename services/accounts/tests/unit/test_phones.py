@@ -1,7 +1,7 @@
 import pytest
 
 from guichet_accounts.domain import messages as msg
-from guichet_accounts.domain.phones import (
+from guichet_contracts.identifiers import (
     PhoneError,
     is_mobile,
     national_format,
