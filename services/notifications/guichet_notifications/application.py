@@ -53,7 +53,8 @@ from .domain.delivery import (
     redact,
 )
 from .domain.delivery import NotificationStatus as S
-from .domain.templates import RenderedEmail, TemplateCatalog, TemplateError, TemplateRenderer, UnknownTemplate
+from .domain.rendering import RenderedEmail, TemplateRenderer
+from .domain.templates import TemplateCatalog, TemplateError, UnknownTemplate
 from .domain.unsubscribe import UnsubscribeTokens, recipient_key
 from .exceptions import ExpiredUnsubscribeLink, InvalidUnsubscribeLink
 from .models import contacts, notification_events, notifications, recipient_preferences, templates

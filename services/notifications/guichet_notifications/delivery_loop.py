@@ -18,11 +18,12 @@ from nameko.extensions import DependencyProvider
 
 from guichet_common.messaging import DatabaseProvider
 
-from .application import Notifier
 from .adapters.email import RateLimitedEmailClient, RecordingEmailClient, SmtpEmailClient
 from .adapters.sms import FailoverSmsClient
+from .adapters.template_files import load_layouts, load_templates
+from .application import Notifier
 from .domain.delivery import RateLimiter
-from .domain.templates import TemplateRenderer, load_templates
+from .domain.rendering import TemplateRenderer
 from .settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def build_notifier(database, settings, *, wake=None) -> Notifier:
         if rate:
             email_client = RateLimitedEmailClient(email_client, RateLimiter(rate), max_wait=1.0)
     sms_client = FailoverSmsClient(settings.sms_routes())
-    renderer = TemplateRenderer(settings.branding, sms_transliterate=settings.section["sms_transliterate"],
+    renderer = TemplateRenderer(settings.branding, load_layouts(), sms_transliterate=settings.section["sms_transliterate"],
                                 sms_max_segments=settings.section["sms_max_segments"])
     return Notifier(database, load_templates(), renderer, email_client=email_client, sms_client=sms_client,
                     retry=settings.retry, retention_days=settings.retention_days,

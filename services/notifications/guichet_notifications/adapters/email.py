@@ -236,7 +236,8 @@ class EmailClient(abc.ABC):
         ...
 
     def close(self) -> None:
-        """Release connections (optional)."""
+        """Release connections: nothing to release unless a client keeps some open."""
+        return None
 
 
 @dataclass(frozen=True)

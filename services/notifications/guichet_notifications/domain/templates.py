@@ -1,6 +1,7 @@
-"""French notification templates: loading, checking and rendering.
+"""French notification templates: what a template is, and the checks it must pass.
 
-A template is data (``guichet_notifications/templates/<name>/``)::
+A template is data (``guichet_notifications/templates/<name>/``, read by
+``adapters/template_files.py``)::
 
     meta.yaml      name, version, description, channels, essential, security,
                    personalisation: required / optional / choices / required_if / types
@@ -9,48 +10,25 @@ A template is data (``guichet_notifications/templates/<name>/``)::
     body.html.j2   email HTML part               /
     sms.txt.j2     SMS text                      -- when "sms" is a channel
 
-The email parts extend the shared layouts in ``templates/_layouts/``
-(``layout.txt.j2``, ``layout.html.j2``), which add the greeting, the town's
-name, logo, address, phone, email, website and opening hours, and the
-unsubscribe link of non-essential messages.
-
-Rendering is done in a :class:`jinja2.sandbox.SandboxedEnvironment` (the
-sources will be editable by agents once they live in the database) with
-``StrictUndefined``. Autoescaping is on for the HTML part only. Before
-rendering, the personalisation is checked against the template's metadata,
-so a missing value is reported with *every* missing name at once
-(:class:`MissingPersonalisation`), a value of the wrong kind with its name
-(:class:`InvalidPersonalisation`). Optional names that were not given are
-``None`` in the template; names nobody declared are ignored, as in Notify.
-
-Template variables available besides the personalisation: ``town`` (a
-:class:`TownBranding`), ``unsubscribe_url`` and, in the HTML part,
-``email_subject``. Filters: ``date_fr``, ``datetime_fr``, ``short_date``,
-``time_fr``, ``month_fr``, ``euros``, ``url``, ``paragraphs``, ``de`` (elided
-preposition: « de sortir », « d'apporter »).
+The domain receives the parsed metadata and the sources (never a path):
+:func:`template_from_meta` builds a checked :class:`Template`. The email parts
+extend the shared layouts (``layout.txt.j2``, ``layout.html.j2``), given to the
+renderer (:mod:`.rendering`) as sources too. The personalisation checks are in
+:mod:`.personalisation`.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cached_property
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
-import yaml
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, UndefinedError, meta, pass_eval_context
-from jinja2.exceptions import SecurityError
+from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup, escape
 
-from . import french, sms
 from .delivery import PermanentFailure
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-LAYOUTS_DIR = TEMPLATES_DIR / "_layouts"
 
 CHANNELS = ("email", "sms")
 PARTS = {"subject": "subject.txt.j2", "body_text": "body.txt.j2", "body_html": "body.html.j2", "sms": "sms.txt.j2"}
@@ -63,8 +41,6 @@ RESERVED = frozenset({"town", "unsubscribe_url", "email_subject"})
 """Names the renderer provides; a personalisation may not use them."""
 
 TYPES = ("text", "integer", "date", "datetime", "month", "cents", "url", "list", "boolean")
-
-NBSP = "\u00a0"
 
 
 # --- errors -----------------------------------------------------------------------
@@ -262,19 +238,16 @@ def _check_type_spec(name: str, spec) -> None:
     raise TemplateDefinitionError(f"types.{name}: a type name or {{rows: {{column: type}}}} is expected")
 
 
-def check_template(template: Template, environment: "SandboxedEnvironment | None" = None) -> None:
-    """Raise :class:`TemplateDefinitionError` unless the template is coherent:
-    known channels, the files of each channel present and syntactically valid,
-    every variable the sources use declared in the metadata."""
-    if not isinstance(template.name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{1,63}", template.name or ""):
-        raise TemplateDefinitionError(f"invalid template name {template.name!r}")
-    where = f"template {template.name}"
+def _check_identity(template: Template, where: str) -> None:
     if not isinstance(template.version, int) or isinstance(template.version, bool) or template.version < 1:
         raise TemplateDefinitionError(f"{where}: version must be a positive integer")
     if not isinstance(template.essential, bool):
         raise TemplateDefinitionError(f"{where}: essential must be true or false")
     if not template.description:
         raise TemplateDefinitionError(f"{where}: description is required")
+
+
+def _check_channels(template: Template, where: str) -> None:
     if not template.channels or set(template.channels) - set(CHANNELS):
         raise TemplateDefinitionError(f"{where}: channels must be among {CHANNELS}")
     if template.security and (not template.essential or "email" not in template.channels):
@@ -287,6 +260,9 @@ def check_template(template: Template, environment: "SandboxedEnvironment | None
     if extra:
         raise TemplateDefinitionError(f"{where}: {', '.join(PARTS[p] for p in sorted(extra))} "
                                       f"without the matching channel")
+
+
+def _check_names(template: Template, where: str) -> None:
     declared = template.declared
     both = set(template.required) & set(template.optional)
     if both:
@@ -307,10 +283,13 @@ def check_template(template: Template, environment: "SandboxedEnvironment | None
             raise TemplateDefinitionError(f"{where}: required_if.{name} depends on undeclared {', '.join(unknown)}")
     for name, spec in template.types.items():
         _check_type_spec(name, spec)
-    env = environment or _environment(autoescape=False)
+
+
+def _check_sources(template: Template, where: str, environment: SandboxedEnvironment) -> None:
+    declared = template.declared
     for part, source in template.sources.items():
         try:
-            parsed = env.parse(source)
+            parsed = environment.parse(source)
         except TemplateSyntaxError as error:
             raise TemplateDefinitionError(f"{where}: {PARTS[part]} line {error.lineno}: {error.message}") from None
         used = meta.find_undeclared_variables(parsed) - RESERVED
@@ -318,6 +297,23 @@ def check_template(template: Template, environment: "SandboxedEnvironment | None
         if undeclared:
             raise TemplateDefinitionError(f"{where}: {PARTS[part]} uses undeclared personalisation "
                                           f"{', '.join(sorted(undeclared))}")
+
+
+def check_template(template: Template, environment: SandboxedEnvironment | None = None) -> None:
+    """Raise :class:`TemplateDefinitionError` unless the template is coherent:
+    known channels, the files of each channel present and syntactically valid,
+    every variable the sources use declared in the metadata."""
+    if not isinstance(template.name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{1,63}", template.name or ""):
+        raise TemplateDefinitionError(f"invalid template name {template.name!r}")
+    where = f"template {template.name}"
+    _check_identity(template, where)
+    _check_channels(template, where)
+    _check_names(template, where)
+    if environment is None:
+        from .rendering import parsing_environment  # the renderer's filters; it imports this module
+
+        environment = parsing_environment()
+    _check_sources(template, where, environment)
 
 
 class TemplateCatalog(Mapping[str, Template]):
@@ -340,348 +336,3 @@ class TemplateCatalog(Mapping[str, Template]):
             return self._templates[name]
         except KeyError:
             raise UnknownTemplate(name) from None
-
-
-def load_template(directory: Path) -> Template:
-    directory = Path(directory)
-    meta_path = directory / "meta.yaml"
-    if not meta_path.is_file():
-        raise TemplateDefinitionError(f"{directory}: meta.yaml is missing")
-    try:
-        with meta_path.open(encoding="utf-8") as fh:
-            meta_data = yaml.safe_load(fh)
-    except yaml.YAMLError as error:
-        raise TemplateDefinitionError(f"{meta_path}: {error}") from None
-    sources = {}
-    for part, filename in PARTS.items():
-        path = directory / filename
-        if path.is_file():
-            sources[part] = path.read_text(encoding="utf-8")
-    template = template_from_meta(meta_data, sources)
-    if template.name != directory.name:
-        raise TemplateDefinitionError(f"{directory}: meta name {template.name!r} differs from the directory name")
-    return template
-
-
-def load_templates(directory: Path | str | None = None) -> TemplateCatalog:
-    """Every template of ``directory`` (default: the templates shipped with the service)."""
-    root = Path(directory) if directory is not None else TEMPLATES_DIR
-    templates = {}
-    for sub in sorted(root.iterdir()):
-        if sub.is_dir() and not sub.name.startswith(("_", ".")):
-            template = load_template(sub)
-            templates[template.name] = template
-    return TemplateCatalog(templates)
-
-
-# --- personalisation checks -------------------------------------------------------
-
-def _convert(spec, value):
-    """``value`` converted to what the template uses, or ValueError (French)."""
-    if isinstance(spec, Mapping):  # rows
-        if not isinstance(value, (list, tuple)):
-            raise ValueError("liste attendue")
-        rows = []
-        for index, row in enumerate(value, start=1):
-            if not isinstance(row, Mapping):
-                raise ValueError(f"ligne {index} : objet attendu")
-            converted = {}
-            for column, column_spec in spec["rows"].items():
-                optional = isinstance(column_spec, str) and column_spec.endswith("?")
-                base = column_spec[:-1] if optional else column_spec
-                if row.get(column) is None:
-                    if not optional:
-                        raise ValueError(f"ligne {index} : {column} manquant")
-                    converted[column] = None
-                    continue
-                try:
-                    converted[column] = _convert(base, row[column])
-                except ValueError as error:
-                    raise ValueError(f"ligne {index}, {column} : {error}") from None
-            rows.append(converted)
-        return rows
-    if spec == "text":
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise ValueError("texte attendu")
-        return str(value)
-    if spec == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-                return int(value)
-            raise ValueError("nombre entier attendu")
-        return value
-    if spec == "boolean":
-        if not isinstance(value, bool):
-            raise ValueError("booléen attendu")
-        return value
-    if spec == "date":
-        parsed = french.to_paris(value)
-        return parsed.date() if isinstance(parsed, datetime) else parsed
-    if spec == "datetime":
-        return french.parse_temporal(value)
-    if spec == "month":
-        french.format_month(value)
-        return value
-    if spec == "cents":
-        return french.parse_cents(value)
-    if spec == "url":
-        return _check_url(value)
-    if spec == "list":
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
-                                                            for v in value):
-            raise ValueError("liste de textes attendue")
-        return [str(v) for v in value]
-    raise ValueError(f"type inconnu {spec}")  # pragma: no cover (checked at load time)
-
-
-def _check_url(value) -> str:
-    if not isinstance(value, str) or not re.match(r"^https?://[^\s<>\"']+$", value.strip()):
-        raise ValueError("adresse http(s) attendue")
-    return value.strip()
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or \
-        (isinstance(value, (list, tuple, dict)) and not value)
-
-
-def prepare_personalisation(template: Template, personalisation: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The render context's personalisation part: checked, converted, optional
-    names filled with ``None``, undeclared names dropped."""
-    given = dict(personalisation or {})
-    clash = set(given) & RESERVED
-    if clash:
-        raise InvalidPersonalisation({name: "nom réservé" for name in clash})
-    missing = [name for name in template.required if _blank(given.get(name))]
-    for name, condition in template.required_if.items():
-        if all(given.get(key) in values for key, values in condition.items()) and _blank(given.get(name)):
-            missing.append(name)
-    if missing:
-        raise MissingPersonalisation(missing)
-    context: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for name in template.declared:
-        value = given.get(name)
-        if _blank(value):
-            context[name] = None
-            continue
-        spec = template.types.get(name, "text")
-        try:
-            value = _convert(spec, value)
-        except ValueError as error:
-            errors[name] = str(error)
-            continue
-        if name in template.choices and value not in template.choices[name]:
-            errors[name] = "valeur attendue parmi " + ", ".join(str(c) for c in template.choices[name])
-            continue
-        context[name] = value
-    if errors:
-        raise InvalidPersonalisation(errors)
-    return context
-
-
-# --- rendering --------------------------------------------------------------------
-
-def _html(eval_ctx) -> bool:
-    return bool(eval_ctx.autoescape)
-
-
-def _formatting(function):
-    def wrapper(value, *args, **kwargs):
-        try:
-            return function(value, *args, **kwargs)
-        except french.FormattingError as error:
-            raise TemplateRenderError(f"valeur impossible à mettre en forme : {error}") from None
-    return wrapper
-
-
-@pass_eval_context
-def _filter_euros(eval_ctx, value):
-    return _formatting(french.format_euros)(value, space=NBSP if _html(eval_ctx) else " ")
-
-
-@pass_eval_context
-def _filter_datetime(eval_ctx, value):
-    return _formatting(french.format_datetime)(value, space=NBSP if _html(eval_ctx) else " ")
-
-
-@pass_eval_context
-def _filter_time(eval_ctx, value):
-    return _formatting(french.format_time)(value, space=NBSP if _html(eval_ctx) else " ")
-
-
-_VOWEL_START = re.compile(r"^[aeiouyhàâäéèêëîïôöùûüœæ]", re.IGNORECASE)
-
-
-def _filter_de(value):
-    """The preposition « de » elided before a vowel or a mute h:
-    ``"sortir …" -> "de sortir …"``, ``"apporter …" -> "d'apporter …"``."""
-    text = "" if value is None else str(value)
-    return f"d'{text}" if _VOWEL_START.match(text) else f"de {text}"
-
-
-def _filter_url(value):
-    try:
-        return _check_url(value)
-    except ValueError:
-        raise TemplateRenderError("lien invalide : adresse http(s) attendue") from None
-
-
-@pass_eval_context
-def _filter_paragraphs(eval_ctx, value):
-    """Free text (an agent's message): paragraphs and line breaks kept, HTML escaped."""
-    text = "" if value is None else str(value).replace("\r\n", "\n").strip()
-    if not _html(eval_ctx):
-        return text
-    blocks = [b for b in re.split(r"\n\s*\n", text) if b.strip()]
-    return Markup("\n").join(Markup('<p style="margin:0 0 16px 0;">{}</p>').format(
-        Markup("<br>\n").join(escape(line) for line in block.split("\n"))) for block in blocks)
-
-
-def _environment(*, autoescape: bool, layouts_dir: Path | None = None,
-                 trim_blocks: bool = True) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
-        loader=FileSystemLoader(str(layouts_dir or LAYOUTS_DIR)),
-        autoescape=autoescape,
-        undefined=StrictUndefined,
-        trim_blocks=trim_blocks,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-        auto_reload=False,
-    )
-    env.filters.update({
-        "date_fr": _formatting(french.format_date),
-        "datetime_fr": _filter_datetime,
-        "time_fr": _filter_time,
-        "short_date": _formatting(french.format_short_date),
-        "month_fr": _formatting(french.format_month),
-        "euros": _filter_euros,
-        "url": _filter_url,
-        "de": _filter_de,
-        "paragraphs": _filter_paragraphs,
-    })
-    return env
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    subject: str
-    text: str
-    html: str
-
-
-@dataclass(frozen=True)
-class RenderedSms:
-    text: str
-    info: sms.SmsInfo
-
-
-def _tidy_text(text: str) -> str:
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-class TemplateRenderer:
-    """Renders templates for one town.
-
-    ``sms_transliterate``: strip accents that are not in GSM-7 (town setting);
-    ``sms_max_segments``: longer SMS are refused (a permanent failure).
-    """
-
-    def __init__(self, branding: TownBranding, *, sms_transliterate: bool = False,
-                 sms_max_segments: int = sms.DEFAULT_MAX_SEGMENTS, layouts_dir: Path | None = None):
-        self.branding = branding
-        self.sms_transliterate = sms_transliterate
-        self.sms_max_segments = sms_max_segments
-        self._text_env = _environment(autoescape=False, layouts_dir=layouts_dir)
-        self._html_env = _environment(autoescape=True, layouts_dir=layouts_dir)
-        # SMS sources are one flowing text written on several lines: every
-        # newline becomes a space, block tags included (no trim_blocks).
-        self._sms_env = _environment(autoescape=False, layouts_dir=layouts_dir, trim_blocks=False)
-        self._compiled: dict[tuple[str, str, str], Any] = {}
-
-    def _compile(self, template: Template, part: str):
-        key = (template.name, template.checksum, part)
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            env = {"body_html": self._html_env, "sms": self._sms_env}.get(part, self._text_env)
-            try:
-                compiled = env.from_string(template.sources[part])
-            except TemplateSyntaxError as error:
-                raise TemplateRenderError(f"{PARTS[part]} ligne {error.lineno} : {error.message}") from None
-            self._compiled[key] = compiled
-        return compiled
-
-    def _render(self, template: Template, part: str, context: Mapping[str, Any]) -> str:
-        try:
-            return self._compile(template, part).render(context)
-        except TemplateError:
-            raise
-        except UndefinedError as error:
-            raise TemplateRenderError(f"{PARTS[part]} : valeur manquante ou mal formée ({error.message})") from None
-        except SecurityError as error:
-            raise TemplateRenderError(f"{PARTS[part]} : opération interdite ({error})") from None
-        except (TypeError, ValueError, ArithmeticError) as error:
-            raise TemplateRenderError(f"{PARTS[part]} : {type(error).__name__}: {error}") from None
-
-    def _context(self, template: Template, personalisation, **extra) -> dict[str, Any]:
-        context = prepare_personalisation(template, personalisation)
-        context.update(town=self.branding, unsubscribe_url=None, email_subject=None)
-        context.update(extra)
-        return context
-
-    def render_email(self, template: Template, personalisation: Mapping[str, Any] | None = None, *,
-                     unsubscribe_url: str | None = None) -> RenderedEmail:
-        """Subject, plain text and HTML. ``unsubscribe_url`` is shown only for
-        non-essential templates (essential messages cannot be opted out of)."""
-        if "email" not in template.channels:
-            raise ChannelNotInTemplate(template.name, "email")
-        if unsubscribe_url is not None:
-            try:
-                unsubscribe_url = _check_url(unsubscribe_url)
-            except ValueError:
-                raise TemplateRenderError("lien de désinscription invalide") from None
-        context = self._context(template, personalisation,
-                                unsubscribe_url=None if template.essential else unsubscribe_url)
-        subject = _one_line(self._render(template, "subject", context))
-        if not subject:
-            raise TemplateRenderError("objet du courriel vide")
-        text = _tidy_text(self._render(template, "body_text", context))
-        html = self._render(template, "body_html", {**context, "email_subject": subject}).strip() + "\n"
-        return RenderedEmail(subject=subject, text=text, html=html)
-
-    def render_sms(self, template: Template, personalisation: Mapping[str, Any] | None = None) -> RenderedSms:
-        """The SMS text as it will be sent (normalised, and transliterated when
-        the town allows it), with its encoding and segment count."""
-        if "sms" not in template.channels:
-            raise ChannelNotInTemplate(template.name, "sms")
-        context = self._context(template, personalisation)
-        raw = self._render(template, "sms", context)
-        text = sms.prepare_text(_one_line_sms(raw), transliterate=self.sms_transliterate)
-        info = sms.analyse(text)
-        try:
-            sms.check_length(info, self.sms_max_segments)
-        except sms.SmsTooLong as error:
-            raise TemplateError("message_too_long", str(error)) from None
-        except ValueError as error:
-            raise TemplateRenderError(str(error)) from None
-        return RenderedSms(text=text, info=info)
-
-    def render(self, template: Template, channel: str, personalisation: Mapping[str, Any] | None = None, *,
-               unsubscribe_url: str | None = None) -> RenderedEmail | RenderedSms:
-        if channel == "email":
-            return self.render_email(template, personalisation, unsubscribe_url=unsubscribe_url)
-        if channel == "sms":
-            return self.render_sms(template, personalisation)
-        raise ChannelNotInTemplate(template.name, channel)
-
-
-def _one_line_sms(text: str) -> str:
-    """An SMS is one line: source newlines, and the line breaks of values
-    such as an agent's message, become single spaces (a line break costs a
-    character and reads badly on a phone)."""
-    return " ".join(text.split())

@@ -9,12 +9,13 @@ import sqlalchemy as sa
 
 from guichet_common.db import Database
 from guichet_common.errors import Conflict, InvalidInput, NotFound
-from guichet_notifications.application import Notifier
 from guichet_notifications.adapters.email import EmailIdentity, RecordingEmailClient
 from guichet_notifications.adapters.sms import RecordingSmsClient
+from guichet_notifications.application import Notifier
 from guichet_notifications.domain.delivery import RetryPolicy
-from guichet_notifications.domain.templates import TemplateRenderer, TownBranding, load_templates
 from guichet_notifications.models import metadata, notification_events, notifications, outbox, templates
+
+from .. import factories
 
 ACCOUNT = "3f6b1c2e-8d4a-4b7e-9c15-2a7d0e9f4b61"
 ACK = {"demande_number": "DEM-2026-000123", "procedure_name": "Inscription scolaire",
@@ -42,8 +43,8 @@ def notifier(tmp_path, clock):
     database = Database("notifications", f"sqlite:///{tmp_path / 'n.sqlite3'}", metadata)
     metadata.create_all(database.engine)
     identity = EmailIdentity(address="ne-pas-repondre@ville.example", name="Ville de Test")
-    renderer = TemplateRenderer(TownBranding(name="Ville de Test", phone="03 20 00 00 00"))
-    n = Notifier(database, load_templates(), renderer, email_client=RecordingEmailClient(identity),
+    renderer = factories.renderer()
+    n = Notifier(database, factories.catalog(), renderer, email_client=RecordingEmailClient(identity),
                  sms_client=RecordingSmsClient(), retry=RetryPolicy(base_delay=10, jitter=0, max_attempts=3),
                  retention_days=30, unsubscribe_url="https://ville.example/preferences", clock=clock)
     n.seed_templates()

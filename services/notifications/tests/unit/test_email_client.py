@@ -431,11 +431,13 @@ def test_rate_limited_client():
 # --- templates and client together -------------------------------------------------------------------
 
 def test_rendered_receipt_and_reminder_through_smtp(smtp_server):
-    from guichet_notifications.domain.templates import TemplateRenderer, TownBranding, load_templates
+    from guichet_notifications.domain.templates import TownBranding
+
+    from .. import factories
 
     handler, controller = smtp_server
-    catalog = load_templates()
-    renderer = TemplateRenderer(TownBranding(name="Mairie de Quiévrechain", phone="03 27 00 00 00"))
+    catalog = factories.catalog()
+    renderer = factories.renderer(TownBranding(name="Mairie de Quiévrechain", phone="03 27 00 00 00"))
     client = client_for(controller)
     unsubscribe = "https://demarches.quievrechain.example/desabonnement/abc"
 

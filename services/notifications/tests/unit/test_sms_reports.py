@@ -9,16 +9,18 @@ import sqlalchemy as sa
 
 from guichet_common import smsreports
 from guichet_common.db import Database
-from guichet_notifications.application import Notifier
 from guichet_notifications.adapters.email import EmailIdentity, RecordingEmailClient
 from guichet_notifications.adapters.sms import SmsClient
+from guichet_notifications.application import Notifier
 from guichet_notifications.domain import reports
 from guichet_notifications.domain.delivery import NotificationStatus as S
 from guichet_notifications.domain.delivery import SendReceipt, TemporaryFailure
-from guichet_notifications.domain.templates import TemplateRenderer, TownBranding, load_templates
+from guichet_notifications.domain.templates import TownBranding
 from guichet_notifications.exceptions import SmsReportForbidden, UnknownSmsProvider
 from guichet_notifications.models import metadata, notification_events, notifications, outbox
 from guichet_notifications.settings import SettingsError, load_settings
+
+from .. import factories
 
 SECRET = "s" * 40
 OLD = "o" * 40
@@ -166,7 +168,7 @@ class Clock:
 def notifier(tmp_path):
     database = Database("notifications", f"sqlite:///{tmp_path / 'n.sqlite3'}", metadata)
     metadata.create_all(database.engine)
-    n = Notifier(database, load_templates(), TemplateRenderer(TownBranding(name="Ville de Test")),
+    n = Notifier(database, factories.catalog(), factories.renderer(TownBranding(name="Ville de Test")),
                  email_client=RecordingEmailClient(EmailIdentity(address="ne-pas-repondre@ville.example",
                                                                  name="Ville de Test")),
                  sms_client=AcceptingProvider(), sms_report_secrets={"brevo": (SECRET,)}, clock=Clock())

@@ -10,13 +10,13 @@ from guichet_notifications.domain.templates import (
     MissingPersonalisation,
     TemplateDefinitionError,
     TemplateError,
-    TemplateRenderer,
     TemplateRenderError,
     TownBranding,
     UnknownTemplate,
-    load_templates,
     template_from_meta,
 )
+
+from .. import factories
 
 NBSP = "\u00a0"
 
@@ -91,12 +91,12 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def catalog():
-    return load_templates()
+    return factories.catalog()
 
 
 @pytest.fixture
 def renderer():
-    return TemplateRenderer(ROUBAIX)
+    return factories.renderer(ROUBAIX)
 
 
 def email(renderer, catalog, name, **overrides):
@@ -252,7 +252,7 @@ def test_html_carries_the_town_branding(catalog, renderer):
     for fragment in ("17, Grand&#39; Place", "59100 ROUBAIX Cedex 1", "03 20 65 46 00",
                      'href="mailto:contact@ville-roubaix.fr"', "Samedi matin : 9 h - 12 h"):
         assert fragment in html
-    plain = TemplateRenderer(TownBranding(name="Mairie de Quiévrechain"))
+    plain = factories.renderer(TownBranding(name="Mairie de Quiévrechain"))
     rendered = plain.render_email(catalog.get_template("login_reminder"), {"username": "pascal.dupin"})
     assert "<img" not in rendered.html and "Mairie de Quiévrechain</p>" in rendered.html
     assert "Tél." not in rendered.text
@@ -359,16 +359,16 @@ def test_template_definitions_are_checked():
 def test_sms_transliteration_setting(catalog):
     template = catalog.get_template("information_message")
     personalisation = {"message": "Fête de l’école : garçons et filles, rendez-vous à 9 h\u00a0!"}
-    strict = TemplateRenderer(ROUBAIX).render_sms(template, personalisation)
+    strict = factories.renderer(ROUBAIX).render_sms(template, personalisation)
     assert strict.info.encoding == sms.UCS2 and strict.info.non_gsm7 == ("ê", "ç")
     assert "l'école" in strict.text and "9 h !" in strict.text  # typographic characters always normalised
-    loose = TemplateRenderer(ROUBAIX, sms_transliterate=True).render_sms(template, personalisation)
+    loose = factories.renderer(ROUBAIX, sms_transliterate=True).render_sms(template, personalisation)
     assert loose.info.encoding == sms.GSM7
     assert "Fete de l'école : garcons et filles" in loose.text
 
 
 def test_sms_too_long_is_a_permanent_failure(catalog):
-    renderer = TemplateRenderer(ROUBAIX, sms_max_segments=2)
+    renderer = factories.renderer(ROUBAIX, sms_max_segments=2)
     with pytest.raises(TemplateError) as info:
         renderer.render_sms(catalog.get_template("information_message"), {"message": "blabla " * 60})
     assert info.value.code == "message_too_long"

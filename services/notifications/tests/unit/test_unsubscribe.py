@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from guichet_notifications.adapters.template_files import load_templates
 from guichet_notifications.domain import unsubscribe as u
-from guichet_notifications.domain.templates import load_templates
 
 SECRET = b"s" * 32
 OTHER = b"o" * 32
