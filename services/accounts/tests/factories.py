@@ -17,6 +17,7 @@ from guichet_accounts.models import metadata, outbox
 from guichet_common import access_tokens
 from guichet_common.auth import Caller
 from guichet_common.db import Database
+from guichet_contracts import types
 from guichet_contracts.validation import validate_message
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # argon2 parameters for tests only
@@ -53,6 +54,13 @@ def registration(**changes) -> dict:
             "cgu_accepted": True}
     data.update(changes)
     return data
+
+
+# A second citizen, the one the interface tests register over the broker.
+JEANNE = {"civility": "madame", "birth_name": "Martin", "first_name": "Jeanne", "birth_date": "1985-06-01",
+          "birth_commune": "Roubaix", "birth_department": "59", "email": "jeanne.martin@example.org",
+          "address": {"street_number": "1", "street_name": "rue de la Paix", "postal_code": "59100",
+                      "locality": "Roubaix"}}
 
 
 def messages(app, type_suffix=None) -> list[dict]:
@@ -113,3 +121,29 @@ def household_with_children(app, caller: Caller) -> dict:
 def provisioned_account(app, admin: Caller = ADMIN, **data) -> dict:
     """A town-provisioned family (Saint-Joseph): active, no email; the answer with its login and password."""
     return app.provisioning.provision_account(admin, {"birth_name": "Hoarau", "first_name": "Paul", **data})
+
+
+# --- over the broker (interface tests): the service process, an RPC client, AMQP spies ------
+
+def collect(spy, count) -> list[dict]:
+    """``count`` messages from an AMQP spy, each checked against its contract."""
+    found = []
+    for _, envelope in spy.collect(count, timeout=15):
+        validate_message(envelope)
+        found.append(envelope)
+    assert len(found) == count, found
+    return found
+
+
+def signed_up_citizen(rpc, commands, login=None, **changes) -> tuple[str, dict, Caller]:
+    """Jeanne Martin registered and activated through the service's RPCs (``commands``: a spy on
+    notifications.commands): her account id, first session and caller identity."""
+    answer = rpc.call("accounts", "register", kwargs={"registration": registration(**{**JEANNE, **changes})})
+    contact, activation = collect(commands, 2)
+    assert contact["type"] == types.CONTACT_UPDATED
+    assert activation["data"]["template"] == "account_activation"
+    token = token_from(activation["data"]["personalisation"]["activation_url"])
+    session = rpc.call("accounts", "activate", kwargs={"token": token, "login": login, "password": PASSWORD,
+                                                       "password_confirmation": PASSWORD})
+    return answer["account_id"], session, Caller(kind="citizen", subject=answer["account_id"],
+                                                 session=session["session_id"])

@@ -9,59 +9,24 @@ from guichet_common.auth import Caller
 from guichet_common.rpc_client import RemoteProblem
 from guichet_contracts.validation import validate_message
 
+from .. import factories
+
 pytestmark = pytest.mark.interface
-
-PASSWORD = "Soleil2026!x"
-
-
-def registration(**changes):
-    data = {"civility": "madame", "birth_name": "Martin", "first_name": "Jeanne", "birth_date": "1985-06-01",
-            "birth_country": "France", "birth_commune": "Roubaix", "birth_department": "59",
-            "email": "jeanne.martin@example.org", "phones": {"mobile": "0612345678"},
-            "address": {"street_number": "1", "street_name": "rue de la Paix", "postal_code": "59100",
-                        "locality": "Roubaix"}, "cgu_accepted": True}
-    data.update(changes)
-    return data
-
-
-def collect(spy, count, **match):
-    messages = []
-    for _, envelope in spy.collect(count, timeout=15):
-        validate_message(envelope)
-        messages.append(envelope)
-    assert len(messages) == count, messages
-    return messages
-
-
-def activation_token(command):
-    return parse_qs(urlsplit(command["data"]["personalisation"]["activation_url"]).query)["token"][0]
-
-
-def signup(rpc, commands, login=None, **changes):
-    answer = rpc.call("accounts", "register", kwargs={"registration": registration(**changes)})
-    contact, activation = collect(commands, 2)
-    assert contact["type"] == "fr.guichet.notifications.contact.updated.v1"
-    assert activation["data"]["template"] == "account_activation"
-    session = rpc.call("accounts", "activate", kwargs={"token": activation_token(activation), "login": login,
-                                                       "password": PASSWORD, "password_confirmation": PASSWORD})
-    return answer["account_id"], session, Caller(kind="citizen", subject=answer["account_id"],
-                                                 session=session["session_id"])
-
 
 def test_register_activate_login_with_events_and_commands(accounts_service, rpc, amqp_spy):
     events, commands = amqp_spy("accounts.events"), amqp_spy("notifications.commands")
     accounts_service()
-    recap = rpc.call("accounts", "register", kwargs={"registration": registration(), "validate_only": True})
+    recap = rpc.call("accounts", "register", kwargs={"registration": factories.registration(**factories.JEANNE), "validate_only": True})
     assert recap["valid"] is True
-    account_id, session, caller = signup(rpc, commands)
+    account_id, session, caller = factories.signed_up_citizen(rpc, commands)
     assert session["login"] == "jeanne.martin"
-    registered, titulaire, activated = collect(events, 3)
+    registered, titulaire, activated = factories.collect(events, 3)
     assert registered["type"] == "fr.guichet.accounts.account.registered.v1"
     assert registered["data"] == {"account_id": account_id, "account_type": "particulier",
                                   "status": "pending_activation", "provisioned": False}
     assert activated["data"]["status"] == "active"
     assert rpc.call("accounts", "public_keys")["keys"][0]["crv"] == "Ed25519"
-    login = rpc.call("accounts", "login", kwargs={"identifier": "jeanne.martin@example.org", "password": PASSWORD,
+    login = rpc.call("accounts", "login", kwargs={"identifier": "jeanne.martin@example.org", "password": factories.PASSWORD,
                                                    "ip": "192.0.2.10"})
     assert login["last_login"].startswith("Dernière connexion le ")
     with pytest.raises(RemoteProblem) as refused:
@@ -79,16 +44,16 @@ def test_register_activate_login_with_events_and_commands(accounts_service, rpc,
     me = rpc.call("accounts", "me", caller=caller)
     assert me["email"] == "jeanne.martin@example.org" and me["status"] == "active"
     rpc.call("accounts", "update_me", kwargs={"changes": {"phones": {"mobile": "0699887766"}}}, caller=caller)
-    updated = collect(events, 1)[0]
+    updated = factories.collect(events, 1)[0]
     assert updated["data"] == {"account_id": account_id, "changed": ["contact"]}
-    assert collect(commands, 1)[0]["data"]["phone_mobile"] == "+33699887766"
+    assert factories.collect(commands, 1)[0]["data"]["phone_mobile"] == "+33699887766"
 
 
 def test_a_citizen_reaches_only_their_own_household(accounts_service, rpc, amqp_spy):
     commands = amqp_spy("notifications.commands")
     accounts_service()
-    _, _, alice = signup(rpc, commands)
-    _, _, bob = signup(rpc, commands, login="bob.durand", first_name="Bob", birth_name="Durand",
+    _, _, alice = factories.signed_up_citizen(rpc, commands)
+    _, _, bob = factories.signed_up_citizen(rpc, commands, login="bob.durand", first_name="Bob", birth_name="Durand",
                        email="bob@example.org")
     child = rpc.call("accounts", "add_member", kwargs={"member": {"role": "enfant", "first_name": "Léa"}},
                      caller=alice)
@@ -113,7 +78,7 @@ def test_a_citizen_reaches_only_their_own_household(accounts_service, rpc, amqp_
 def test_validation_by_the_town(accounts_service, rpc, amqp_spy):
     events, commands = amqp_spy("accounts.events"), amqp_spy("notifications.commands")
     accounts_service(validation_by_town=True)
-    account_id, session, caller = signup(rpc, commands)
+    account_id, session, caller = factories.signed_up_citizen(rpc, commands)
     assert session["status"] == "awaiting_validation"
     with pytest.raises(RemoteProblem) as refused:
         rpc.call("accounts", "update_me", kwargs={"changes": {"usage_name": "Durand"}}, caller=caller)
@@ -123,10 +88,10 @@ def test_validation_by_the_town(accounts_service, rpc, amqp_spy):
     found = rpc.call("accounts", "agent_search", kwargs={"status": "awaiting_validation"}, caller=validator)
     assert [item["account_id"] for item in found["items"]] == [account_id]
     assert rpc.call("accounts", "agent_validate", kwargs={"account_id": account_id}, caller=validator)["status"] == "active"
-    collect(events, 3)
-    validated = collect(events, 1)[0]
+    factories.collect(events, 3)
+    validated = factories.collect(events, 1)[0]
     assert validated["type"] == "fr.guichet.accounts.account.validated.v1"
-    assert collect(commands, 1)[0]["data"]["template"] == "account_validated"
+    assert factories.collect(commands, 1)[0]["data"]["template"] == "account_validated"
     assert rpc.call("accounts", "update_me", kwargs={"changes": {"usage_name": "Durand"}},
                     caller=caller)["usage_name"] == "Durand"
 
@@ -134,10 +99,10 @@ def test_validation_by_the_town(accounts_service, rpc, amqp_spy):
 def test_forgotten_password_and_reset(accounts_service, rpc, amqp_spy):
     commands = amqp_spy("notifications.commands")
     accounts_service()
-    signup(rpc, commands)
+    factories.signed_up_citizen(rpc, commands)
     same = rpc.call("accounts", "forgotten_password", kwargs={"identifier": "inconnu"})
     assert rpc.call("accounts", "forgotten_password", kwargs={"identifier": "jeanne.martin"}) == same
-    reset = collect(commands, 1)[0]["data"]
+    reset = factories.collect(commands, 1)[0]["data"]
     assert reset["template"] == "password_reset" and reset["personalisation"]["username"] == "jeanne.martin"
     token = parse_qs(urlsplit(reset["personalisation"]["reset_url"]).query)["token"][0]
     new = "Lune2027!abc"
@@ -149,11 +114,11 @@ def test_writes_right_after_commits_do_not_stall_on_the_relay(accounts_service, 
     """Each call commits outbox rows that the relay publishes while the next call writes (SQLite lock)."""
     commands = amqp_spy("notifications.commands")
     accounts_service()
-    _, _, caller = signup(rpc, commands)
+    _, _, caller = factories.signed_up_citizen(rpc, commands)
     for index in range(12):
         rpc.call("accounts", "update_me", kwargs={"changes": {"phones": {"mobile": f"06123456{index:02d}"}}},
                  caller=caller, timeout=5)
-    assert len(collect(commands, 12)) == 12
+    assert len(factories.collect(commands, 12)) == 12
 
 
 def test_the_running_service_purges_expired_data_on_its_timer(accounts_service):
@@ -209,7 +174,7 @@ def test_schooling_events_from_activities_reach_the_household_once(accounts_serv
     commands = amqp_spy("notifications.commands")
     changes = amqp_spy("accounts.events", "fr.guichet.accounts.household_member.changed.v1")
     accounts_service()
-    account_id, _, alice = signup(rpc, commands)
+    account_id, _, alice = factories.signed_up_citizen(rpc, commands)
     child = rpc.call("accounts", "add_member", kwargs={"member": {"role": "enfant", "first_name": "Eric"}},
                      caller=alice)
     type_ = "fr.guichet.activities.schooling.updated.v1"
@@ -226,7 +191,7 @@ def test_schooling_events_from_activities_reach_the_household_once(accounts_serv
     shown = wait_for(school, timeout=15, message="the schooling")
     assert (shown["school"], shown["level"], shown["class_name"]) == ("École élémentaire Jean-Marie Brison", "CP",
                                                                        "CP A")
-    [changed] = collect(changes, 1)
+    [changed] = factories.collect(changes, 1)
     assert changed["data"] == {"account_id": account_id, "member_id": child["member_id"], "role": "enfant"}
     assert changes.collect(1, timeout=2) == []  # the duplicate had no second effect
 
