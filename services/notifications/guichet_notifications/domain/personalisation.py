@@ -12,7 +12,9 @@ import re
 from datetime import datetime
 from typing import Any, Mapping
 
-from . import french
+from guichet_common import clock, money
+from guichet_common.clock import Zone
+
 from .templates import RESERVED, InvalidPersonalisation, MissingPersonalisation, Template
 
 
@@ -22,13 +24,13 @@ def check_url(value) -> str:
     return value.strip()
 
 
-def _rows(spec: Mapping, value) -> list[dict]:
+def _rows(spec: Mapping, value, zone: Zone) -> list[dict]:
     if not isinstance(value, (list, tuple)):
         raise ValueError("liste attendue")
-    return [_row(spec["rows"], index, row) for index, row in enumerate(value, start=1)]
+    return [_row(spec["rows"], index, row, zone) for index, row in enumerate(value, start=1)]
 
 
-def _row(columns: Mapping, index: int, row) -> dict:
+def _row(columns: Mapping, index: int, row, zone: Zone) -> dict:
     if not isinstance(row, Mapping):
         raise ValueError(f"ligne {index} : objet attendu")
     converted = {}
@@ -41,7 +43,7 @@ def _row(columns: Mapping, index: int, row) -> dict:
             converted[column] = None
             continue
         try:
-            converted[column] = convert(base, row[column])
+            converted[column] = convert(base, row[column], zone)
         except ValueError as error:
             raise ValueError(f"ligne {index}, {column} : {error}") from None
     return converted
@@ -67,13 +69,14 @@ def _boolean(value) -> bool:
     return value
 
 
-def _date(value):
-    parsed = french.to_paris(value)
+def _date(value, zone: Zone):
+    """The day in the town's zone of a date or a datetime."""
+    parsed = clock.local(value, zone)
     return parsed.date() if isinstance(parsed, datetime) else parsed
 
 
-def _month(value):
-    french.format_month(value)
+def _month(value, zone: Zone):
+    clock.format_month(value, zone)
     return value
 
 
@@ -85,15 +88,18 @@ def _list(value) -> list[str]:
 
 
 _CONVERTERS = {
-    "text": _text, "integer": _integer, "boolean": _boolean, "date": _date, "datetime": french.parse_temporal,
-    "month": _month, "cents": french.parse_cents, "url": check_url, "list": _list,
+    "text": _text, "integer": _integer, "boolean": _boolean, "datetime": clock.parse_temporal,
+    "cents": money.parse_cents, "url": check_url, "list": _list,
 }
+_ZONED_CONVERTERS = {"date": _date, "month": _month}
 
 
-def convert(spec, value):
+def convert(spec, value, zone: Zone):
     """``value`` converted to what the template uses, or ValueError (French)."""
     if isinstance(spec, Mapping):
-        return _rows(spec, value)
+        return _rows(spec, value, zone)
+    if spec in _ZONED_CONVERTERS:
+        return _ZONED_CONVERTERS[spec](value, zone)
     converter = _CONVERTERS.get(spec)
     if converter is None:  # pragma: no cover (checked at load time)
         raise ValueError(f"type inconnu {spec}")
@@ -113,16 +119,17 @@ def _missing(template: Template, given: Mapping[str, Any]) -> list[str]:
     return missing
 
 
-def _converted(template: Template, name: str, value):
-    value = convert(template.types.get(name, "text"), value)
+def _converted(template: Template, name: str, value, zone: Zone):
+    value = convert(template.types.get(name, "text"), value, zone)
     if name in template.choices and value not in template.choices[name]:
         raise ValueError("valeur attendue parmi " + ", ".join(str(c) for c in template.choices[name]))
     return value
 
 
-def prepare_personalisation(template: Template, personalisation: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The render context's personalisation part: checked, converted, optional
-    names filled with ``None``, undeclared names dropped."""
+def prepare_personalisation(template: Template, personalisation: Mapping[str, Any] | None,
+                            zone: Zone = clock.DEFAULT_ZONE) -> dict[str, Any]:
+    """The render context's personalisation part: checked, converted (dates in the town's ``zone``),
+    optional names filled with ``None``, undeclared names dropped."""
     given = dict(personalisation or {})
     clash = set(given) & RESERVED
     if clash:
@@ -138,7 +145,7 @@ def prepare_personalisation(template: Template, personalisation: Mapping[str, An
             context[name] = None
             continue
         try:
-            context[name] = _converted(template, name, value)
+            context[name] = _converted(template, name, value, zone)
         except ValueError as error:
             errors[name] = str(error)
     if errors:

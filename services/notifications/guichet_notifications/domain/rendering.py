@@ -25,7 +25,11 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from . import french, sms
+from guichet_common import clock, money
+from guichet_common.clock import Zone
+from guichet_common.errors import FormattingError
+
+from . import sms
 from .personalisation import check_url, prepare_personalisation
 from .templates import PARTS, ChannelNotInTemplate, Template, TemplateError, TemplateRenderError, TownBranding
 
@@ -36,28 +40,23 @@ def _html(eval_ctx) -> bool:
     return bool(eval_ctx.autoescape)
 
 
-def _formatting(function):
+def _formatting(function, **bound):
     def wrapper(value, *args, **kwargs):
         try:
-            return function(value, *args, **kwargs)
-        except french.FormattingError as error:
+            return function(value, *args, **bound, **kwargs)
+        except FormattingError as error:
             raise TemplateRenderError(f"valeur impossible à mettre en forme : {error}") from None
     return wrapper
 
 
-@pass_eval_context
-def _filter_euros(eval_ctx, value):
-    return _formatting(french.format_euros)(value, space=NBSP if _html(eval_ctx) else " ")
+def _spaced(function, **bound):
+    """A formatter whose spaces are no-break ones in the HTML part."""
+    formatting = _formatting(function, **bound)
 
-
-@pass_eval_context
-def _filter_datetime(eval_ctx, value):
-    return _formatting(french.format_datetime)(value, space=NBSP if _html(eval_ctx) else " ")
-
-
-@pass_eval_context
-def _filter_time(eval_ctx, value):
-    return _formatting(french.format_time)(value, space=NBSP if _html(eval_ctx) else " ")
+    @pass_eval_context
+    def spaced(eval_ctx, value):
+        return formatting(value, space=NBSP if _html(eval_ctx) else " ")
+    return spaced
 
 
 _VOWEL_START = re.compile(r"^[aeiouyhàâäéèêëîïôöùûüœæ]", re.IGNORECASE)
@@ -88,7 +87,8 @@ def _filter_paragraphs(eval_ctx, value):
         Markup("<br>\n").join(escape(line) for line in block.split("\n"))) for block in blocks)
 
 
-def _environment(layouts: Mapping[str, str], *, autoescape: bool, trim_blocks: bool = True) -> SandboxedEnvironment:
+def _environment(layouts: Mapping[str, str], zone: Zone, *, autoescape: bool,
+                 trim_blocks: bool = True) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=DictLoader(dict(layouts)),
         autoescape=autoescape,
@@ -99,12 +99,12 @@ def _environment(layouts: Mapping[str, str], *, autoescape: bool, trim_blocks: b
         auto_reload=False,
     )
     env.filters.update({
-        "date_fr": _formatting(french.format_date),
-        "datetime_fr": _filter_datetime,
-        "time_fr": _filter_time,
-        "short_date": _formatting(french.format_short_date),
-        "month_fr": _formatting(french.format_month),
-        "euros": _filter_euros,
+        "date_fr": _formatting(clock.format_date, zone=zone),
+        "datetime_fr": _spaced(clock.format_datetime, zone=zone),
+        "time_fr": _spaced(clock.format_time, zone=zone),
+        "short_date": _formatting(clock.format_short_date, zone=zone),
+        "month_fr": _formatting(clock.format_month, zone=zone),
+        "euros": _spaced(money.format_euros),
         "url": _filter_url,
         "de": _filter_de,
         "paragraphs": _filter_paragraphs,
@@ -114,7 +114,7 @@ def _environment(layouts: Mapping[str, str], *, autoescape: bool, trim_blocks: b
 
 def parsing_environment() -> SandboxedEnvironment:
     """The renderer's syntax and filters, without layouts: to check a template's sources."""
-    return _environment({}, autoescape=False)
+    return _environment({}, clock.DEFAULT_ZONE, autoescape=False)
 
 
 @dataclass(frozen=True)
@@ -143,19 +143,21 @@ class TemplateRenderer:
     """Renders templates for one town.
 
     ``sms_transliterate``: strip accents that are not in GSM-7 (town setting);
-    ``sms_max_segments``: longer SMS are refused (a permanent failure).
+    ``sms_max_segments``: longer SMS are refused (a permanent failure);
+    ``zone``: the town's time zone (town settings), in which dates and times are shown.
     """
 
     def __init__(self, branding: TownBranding, layouts: Mapping[str, str], *, sms_transliterate: bool = False,
-                 sms_max_segments: int = sms.DEFAULT_MAX_SEGMENTS):
+                 sms_max_segments: int = sms.DEFAULT_MAX_SEGMENTS, zone: Zone = clock.DEFAULT_ZONE):
         self.branding = branding
         self.sms_transliterate = sms_transliterate
         self.sms_max_segments = sms_max_segments
-        self._text_env = _environment(layouts, autoescape=False)
-        self._html_env = _environment(layouts, autoescape=True)
+        self.zone = clock.zone_info(zone)
+        self._text_env = _environment(layouts, self.zone, autoescape=False)
+        self._html_env = _environment(layouts, self.zone, autoescape=True)
         # SMS sources are one flowing text written on several lines: every
         # newline becomes a space, block tags included (no trim_blocks).
-        self._sms_env = _environment(layouts, autoescape=False, trim_blocks=False)
+        self._sms_env = _environment(layouts, self.zone, autoescape=False, trim_blocks=False)
         self._compiled: dict[tuple[str, str, str], Any] = {}
 
     def _compile(self, template: Template, part: str):
@@ -183,7 +185,7 @@ class TemplateRenderer:
             raise TemplateRenderError(f"{PARTS[part]} : {type(error).__name__}: {error}") from None
 
     def _context(self, template: Template, personalisation, **extra) -> dict[str, Any]:
-        context = prepare_personalisation(template, personalisation)
+        context = prepare_personalisation(template, personalisation, self.zone)
         context.update(town=self.branding, unsubscribe_url=None, email_subject=None)
         context.update(extra)
         return context

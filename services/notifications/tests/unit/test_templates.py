@@ -206,6 +206,15 @@ def test_reminder_uses_the_faq_wording(catalog, renderer):
                     "25 novembre 2026 (demande 310).")
 
 
+def test_times_are_shown_in_the_town_time_zone(catalog):
+    reminder = catalog.get_template("reminder")
+    when = {"action": "apporter vos déchets verts", "date": "2026-11-25T22:30:00Z"}
+    paris = factories.renderer(ROUBAIX).render_sms(reminder, when).text
+    noumea = factories.renderer(ROUBAIX, zone="Pacific/Noumea").render_sms(reminder, when).text
+    assert "le mercredi 25 novembre 2026 à 23 h 30" in paris
+    assert "le jeudi 26 novembre 2026 à 9 h 30" in noumea
+
+
 def test_payment_receipt_amount_in_french(catalog, renderer):
     rendered = email(renderer, catalog, "payment_receipt")
     assert rendered.subject == "Reçu de votre paiement de 12,50 € – facture n° 602624"
