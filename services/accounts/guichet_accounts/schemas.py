@@ -26,7 +26,8 @@ from guichet_contracts.fields import (
 )
 
 from .domain import messages as msg
-from .domain.registration import CIVILITIES, COMMUNICATION_MODES, LoginSchema, PhonesSchema
+from .domain.password_forms import LoginSchema
+from .domain.registration import CIVILITIES, COMMUNICATION_MODES, PhonesSchema
 
 MEMBER_ROLES = ("titulaire", "conjoint", "enfant", "autre")
 ADDABLE_ROLES = ("conjoint", "enfant", "autre")

@@ -9,7 +9,8 @@ from guichet_contracts import types
 from .. import schemas
 from ..domain import messages as msg
 from ..domain.logins import normalise_login, propose_login
-from ..domain.registration import AWAITING_ACTIVATION, ActivationSchema, status_after_activation
+from ..domain.password_forms import ActivationSchema
+from ..domain.registration import AWAITING_ACTIVATION, status_after_activation
 from ..exceptions import TokenInvalid
 from .base import UseCases, subject_of
 from .registration import ACTIVATION

@@ -12,11 +12,11 @@ from guichet_contracts import types
 from .. import schemas
 from ..domain import messages as msg
 from ..domain.authentication import last_login_label
+from ..domain.password_forms import PasswordChangeSchema
 from ..domain.passwords import hash_security_answer, verify_password
 from ..domain.registration import (
     ACTIVE,
     AWAITING_VALIDATION,
-    PasswordChangeSchema,
     RegistrationSchema,
     ensure_can_modify_account,
 )

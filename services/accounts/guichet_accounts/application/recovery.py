@@ -6,8 +6,8 @@ from guichet_contracts import types
 
 from .. import schemas
 from ..domain import messages as msg
+from ..domain.password_forms import PasswordChangeSchema
 from ..domain.passwords import verify_against_nothing, verify_security_answer
-from ..domain.registration import PasswordChangeSchema
 from ..domain.throttling import Throttle, ThrottlePolicy
 from ..exceptions import RecoveryNeedsEmail
 from .base import UseCases, digest, iso, subject_of

@@ -12,8 +12,8 @@ Modules:
                       they quote one)
 - ``passwords``       password policy, common-password refusal, argon2id hashing, generated passwords
 - ``logins``          default ``prenom.nom`` login proposal and login syntax
-- ``registration``    the registration, activation and password forms and their rules, the town's rules,
-                      the account statuses
+- ``registration``    the registration form and its rules, the town's rules, the account statuses
+- ``password_forms``  the activation, password change and login forms
 - ``authentication``  the login decision (throttle, look up, verify) and « Dernière connexion le … »
 - ``tokens``          Ed25519 key ring, access-token issuing, JWKS, refresh-token families
 - ``throttling``      failure throttling and temporary lock-out over an abstract store

@@ -5,12 +5,10 @@ import pytest
 from marshmallow import ValidationError
 
 from guichet_accounts.domain import messages as msg
+from guichet_accounts.domain.password_forms import ActivationSchema, LoginSchema, PasswordChangeSchema
 from guichet_accounts.domain.registration import (
     ACTIVE,
     AWAITING_VALIDATION,
-    ActivationSchema,
-    LoginSchema,
-    PasswordChangeSchema,
     RegistrationRules,
     RegistrationSchema,
     ensure_can_modify_account,
