@@ -1,10 +1,16 @@
-"""Entrypoints of the billing service (RPC, event and command handlers) and nothing else."""
-from guichet_common.messaging import DatabaseProvider
+"""Entrypoints of the billing service (RPC, event and command handlers) and nothing else.
+
+Each entrypoint validates its arguments through schemas.py, calls one use case
+of the application object ``bootstrap.build`` wires, and dumps the answer.
+"""
+from guichet_common.messaging import ApplicationProvider, DatabaseProvider
 from guichet_common.service import GuichetService
 
+from . import bootstrap
 from .models import metadata
 
 
 class BillingService(GuichetService):
     name = "billing"
     db = DatabaseProvider(metadata)
+    app = ApplicationProvider(bootstrap.build)

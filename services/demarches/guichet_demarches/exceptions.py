@@ -1,2 +1,6 @@
 """Errors of the demarches service, as Guichet problems (stable type, French detail)."""
-from guichet_common.errors import GuichetError  # noqa: F401
+from guichet_common.errors import GuichetError
+
+
+class DemarchesError(GuichetError):
+    """Base of the demarches service's problems: each subclass sets its slug, status, title and French detail."""

@@ -1,0 +1,1 @@
+"""The activities service's SQLAlchemy queries, one module per aggregate."""

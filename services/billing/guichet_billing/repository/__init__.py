@@ -1,0 +1,1 @@
+"""The billing service's SQLAlchemy queries, one module per aggregate."""

@@ -1,0 +1,13 @@
+"""The one wiring place of the demarches service: the town's settings, the adapters, the application object.
+
+``build(database)`` is what the service's ``ApplicationProvider`` calls once per container.
+"""
+from __future__ import annotations
+
+from guichet_common.db import Database
+
+from .application import DemarchesApplication
+
+
+def build(database: Database) -> DemarchesApplication:
+    return DemarchesApplication(database)

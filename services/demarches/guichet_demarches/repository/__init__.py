@@ -1,0 +1,1 @@
+"""The demarches service's SQLAlchemy queries, one module per aggregate."""
