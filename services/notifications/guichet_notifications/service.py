@@ -1,114 +1,94 @@
-"""Entrypoints of the notifications service (RPC, event and command handlers) and nothing else."""
-from guichet_common.errors import InvalidInput
-from guichet_common.messaging import DatabaseProvider, command_handler, rpc
+"""Entrypoints of the notifications service (RPC and command handlers) and nothing else: each checks its
+caller, loads its arguments through a schema, calls one use case of the application and dumps its answer."""
+from guichet_common.messaging import ApplicationProvider, DatabaseProvider, command_handler, rpc
 from guichet_common.service import GuichetService
+from guichet_contracts import types
 
-from .application import CONTACT_UPDATED, NOTIFICATION_REQUESTED
-from .delivery_loop import DeliveryLoop
+from . import bootstrap
+from . import schemas as s
 from .models import metadata
 
 AGENT_ROLES = ()
 """Any agent may read the notification history, resend and preview (documented in the README)."""
 
-STATUSES = ("created", "sending", "sent", "delivered", "temporary-failure", "permanent-failure",
-            "technical-failure")
-
-
-def _paging(page, page_size):
-    try:
-        page, page_size = int(page), int(page_size)
-    except (TypeError, ValueError):
-        raise InvalidInput(errors={"page": ["Nombre entier attendu."]}) from None
-    errors = {}
-    if page < 1:
-        errors["page"] = ["La page commence à 1."]
-    if not 1 <= page_size <= 100:
-        errors["page_size"] = ["Entre 1 et 100 éléments par page."]
-    if errors:
-        raise InvalidInput(errors=errors)
-    return page, page_size
-
 
 class NotificationsService(GuichetService):
     name = "notifications"
     db = DatabaseProvider(metadata)
-    notifier = DeliveryLoop()
+    app = ApplicationProvider(bootstrap.build)
 
     # --- commands ---------------------------------------------------------------------
-    @command_handler(CONTACT_UPDATED)
+    @command_handler(types.CONTACT_UPDATED)
     def contact_updated(self, envelope):
-        self.notifier.update_contact(envelope["id"], envelope["data"])
+        self.app.intake.update_contact(envelope["id"], envelope["data"])
 
-    @command_handler(NOTIFICATION_REQUESTED)
+    @command_handler(types.NOTIFICATION_REQUESTED)
     def notification_requested(self, envelope):
-        self.notifier.request(envelope["id"], envelope["data"], source=envelope.get("source"))
+        self.app.intake.request(envelope["id"], envelope["data"], source=envelope.get("source"))
 
     # --- citizens -----------------------------------------------------------------------
     @rpc
-    def my_notifications(self, page=1, page_size=20):
+    def my_notifications(self, cursor=None, limit=None):
         caller = self.caller.require_citizen()
-        page, page_size = _paging(page, page_size)
-        return self.notifier.list_for_account(caller.subject, page, page_size)
+        args = s.load(s.PageArgs(), {"cursor": cursor, "limit": limit})
+        return s.CitizenPage().dump(self.app.history.my_notifications(caller.subject, **args))
 
     @rpc
     def my_notification_preferences(self):
         caller = self.caller.require_citizen()
-        return self.notifier.preferences(caller.subject)
+        return s.Preferences().dump(self.app.preferences.preferences(caller.subject))
 
     @rpc
-    def update_my_notification_preferences(self, non_essential):
+    def update_my_notification_preferences(self, non_essential=None):
         """Opt in or out of non-essential messages; essential ones are always sent."""
         caller = self.caller.require_citizen()
-        if not isinstance(non_essential, bool):
-            raise InvalidInput(errors={"non_essential": ["Valeur booléenne attendue (true ou false)."]})
-        return self.notifier.set_preferences(caller.subject, non_essential)
+        args = s.load(s.PreferencesArgs(), {"non_essential": non_essential})
+        return s.Preferences().dump(self.app.preferences.set_preferences(caller.subject, **args))
 
     # --- anyone holding an unsubscribe link ------------------------------------------------
     @rpc
-    def unsubscribe(self, token):
+    def unsubscribe(self, token=None):
         """RFC 8058 one-click unsubscribe: no caller check, the signed per-recipient token is the proof."""
-        return self.notifier.unsubscribe(token)
+        args = s.load(s.UnsubscribeArgs(), {"token": token})
+        return s.Unsubscribed().dump(self.app.preferences.unsubscribe(**args))
 
     # --- SMS providers ---------------------------------------------------------------------
     @rpc
-    def sms_delivery_report(self, provider, token, report):
-        """A provider's delivery report. No caller check: like an unsubscribe token, the provider's report
-        secret is the proof, and it is checked here again (constant time) after the gateway, so nothing
-        else on the broker can forge a report by calling this RPC (a caller header is not signed)."""
-        if not isinstance(provider, str) or not isinstance(report, dict):
-            raise InvalidInput(errors={"report": ["Objet JSON attendu."]})
-        return self.notifier.sms_report(provider, token, report)
+    def sms_delivery_report(self, provider=None, token=None, report=None):
+        """A provider's delivery report, forwarded by the gateway. No caller check: like an unsubscribe token,
+        the provider's report secret is the proof, checked by the use case (constant time), so nothing else on
+        the broker can forge a report by calling this RPC (a caller header is not signed)."""
+        args = s.load(s.SmsReportArgs(), {"provider": provider, "token": token, "report": report})
+        return s.ReportOutcome().dump(self.app.reports.sms_report(**args))
 
     # --- agents -------------------------------------------------------------------------
     @rpc
-    def search_notifications(self, status=None, recipient=None, template=None, failed=False, page=1, page_size=20):
+    def search_notifications(self, status=None, recipient=None, template=None, failed=False, cursor=None,
+                             limit=None):
         self.caller.require_agent(*AGENT_ROLES)
-        page, page_size = _paging(page, page_size)
-        if status and status not in STATUSES:
-            raise InvalidInput(errors={"status": ["Statut inconnu : " + ", ".join(STATUSES) + "."]})
-        return self.notifier.search(status=status, recipient=recipient, template=template, failed=bool(failed),
-                                    page=page, page_size=page_size)
+        args = s.load(s.SearchArgs(), {"status": status, "recipient": recipient, "template": template,
+                                       "failed": failed, "cursor": cursor, "limit": limit})
+        return s.AgentPage().dump(self.app.history.search(**args))
 
     @rpc
-    def get_notification(self, notification_id):
+    def get_notification(self, notification_id=None):
         self.caller.require_agent(*AGENT_ROLES)
-        return self.notifier.get(notification_id)
+        args = s.load(s.NotificationArgs(), {"notification_id": notification_id})
+        return s.AgentNotificationDetail().dump(self.app.history.get(**args))
 
     @rpc
-    def resend_notification(self, notification_id):
+    def resend_notification(self, notification_id=None):
         caller = self.caller.require_agent(*AGENT_ROLES)
-        return self.notifier.resend(notification_id, caller.subject)
+        args = s.load(s.NotificationArgs(), {"notification_id": notification_id})
+        return s.Resent().dump(self.app.history.resend(agent_id=caller.subject, **args))
 
     @rpc
-    def preview_template(self, name, personalisation=None, channel=None):
+    def preview_template(self, name=None, personalisation=None, channel=None):
         self.caller.require_agent(*AGENT_ROLES)
-        if channel not in (None, "email", "sms"):
-            raise InvalidInput(errors={"channel": ["Canal attendu : email ou sms."]})
-        if personalisation is not None and not isinstance(personalisation, dict):
-            raise InvalidInput(errors={"personalisation": ["Objet attendu."]})
-        return self.notifier.preview(name, personalisation, channel)
+        args = s.load(s.PreviewArgs(), {"name": name, "personalisation": personalisation, "channel": channel})
+        return s.Preview().dump(self.app.templates.preview(**args))
 
     @rpc
     def list_templates(self):
         self.caller.require_agent(*AGENT_ROLES)
-        return self.notifier.templates_summary()
+        return s.TemplateSummary(many=True).dump(self.app.templates.summary())

@@ -1,6 +1,7 @@
 """Settings of the notifications service: environment variables (SMTP, timings)
 and the ``notifications`` section of the town settings (SMS providers, test
-mode, sender), validated at start-up.
+mode, sender), read and validated at start-up; ``bootstrap.build`` wires the
+clients and the application from them.
 
 Town settings, ``notifications`` section (every key optional)::
 
@@ -33,8 +34,9 @@ tests) each SMS is sent with a callback URL,
 (``report_url`` replaces the part before ``?token=`` when the API is served
 elsewhere; https only), and the SMS stays ``sending`` until the provider's
 report makes it ``delivered`` or a failure. Without a secret no callback is
-given and an accepted SMS ends as ``sent``. The gateway reads the same entry
-(``guichet_common.smsreports``): give it the same variable.
+given and an accepted SMS ends as ``sent``. The gateway forwards each report to
+the ``sms_delivery_report`` RPC, which checks the secret (constant time): only
+the notifications service needs the variable.
 
 Unsubscribe links (non-essential emails): ``<base>?token=<signed token>`` in
 ``List-Unsubscribe`` (with ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``)
@@ -53,27 +55,25 @@ only way out, as before.
 """
 from __future__ import annotations
 
-import logging
 import os
-import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
+from typing import Mapping
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from guichet_common import smsfile, smsreports
+from guichet_common import clock
 from guichet_common import town as town_settings
 
 from .adapters.email import EmailIdentity, SmtpConfig
-from .adapters.sms import BrevoSmsClient, FileSmsClient, HttpSmsConfig, RecordingSmsClient
-from .domain.delivery import RateLimiter, RetryPolicy
+from .adapters.sms import BrevoSmsClient
+from .domain import reports
+from .domain.delivery import RetryPolicy
 from .domain.templates import TownBranding
-from .domain.unsubscribe import MIN_SECRET_BYTES, UnsubscribeTokens, usable_one_click_url
-
-log = logging.getLogger(__name__)
+from .domain.unsubscribe import MIN_SECRET_BYTES, usable_one_click_url
 
 UNSUBSCRIBE_SECRET_VARIABLE = "GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET"
 UNSUBSCRIBE_ROUTE = "/api/v1/notifications/unsubscribe"
@@ -123,16 +123,6 @@ class NotificationsSection(_Strict):
     retry = fields.Nested(Retry, load_default=lambda: Retry().load({}))
 
 
-class _TestModeSmsClient(RecordingSmsClient):
-    """Test mode in a long-running process: keeps only the last messages in memory."""
-
-    def send(self, message):
-        receipt = super().send(message)
-        with self._lock:
-            del self.sent[:-100]
-        return receipt
-
-
 class SettingsError(ValueError):
     pass
 
@@ -156,6 +146,8 @@ class NotificationSettings:
     concurrency: int = 8
     purge_interval: float = 3600.0
     lease_seconds: float = 300.0
+    zone: ZoneInfo = field(default_factory=lambda: clock.zone_info(clock.DEFAULT_ZONE))
+    """The town's time zone (town settings, ``timezone``): dates and times in messages are shown in it."""
     unsubscribe_secrets: tuple[bytes, ...] = ()
     """From GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET; empty: the development secret file."""
     extra: dict = field(default_factory=dict)
@@ -180,60 +172,22 @@ class NotificationSettings:
         the last resort (no one-click URL), since someone at the town hall must then act by hand."""
         return self.section.get("unsubscribe_mailto") or (None if self.unsubscribe_base_url else self.branding.email)
 
-    def unsubscribe_tokens(self) -> UnsubscribeTokens:
-        secrets_ = list(self.unsubscribe_secrets) or [development_secret(self.data_dir)]
-        return UnsubscribeTokens(secrets_, max_age=timedelta(days=self.section["unsubscribe_link_days"]))
+    def sms_report_secrets(self) -> dict[str, tuple[str, ...]]:
+        """``{provider name: secrets}`` of the providers whose delivery reports are accepted."""
+        return report_secrets(self.section, self.environ)
 
-    def sms_routes(self) -> list:
-        """``(client, limiter)`` pairs in priority order."""
-        if self.test_mode:
-            return [(_TestModeSmsClient(), None)]
-        providers = self.section["sms_providers"] or [{"type": "file", "name": "dev-file", "path": None,
-                                                        "rate_per_second": 0}]
-        routes = []
-        for index, provider in enumerate(providers):
-            name = smsreports.provider_name(provider, index)
-            if provider["type"] == "file":
-                client = FileSmsClient(provider.get("path") or smsfile.default_path(self.data_dir, self.environ),
-                                       name=name)
-            else:
-                key = provider.get("api_key") or (os.environ.get(provider["api_key_env"])
-                                                  if provider.get("api_key_env") else None)
-                if not key:
-                    raise SettingsError(f"SMS provider {name}: api_key or api_key_env is required")
-                callback = self._report_callback(provider, name)
-                try:
-                    client = BrevoSmsClient(HttpSmsConfig(endpoint=provider["endpoint"], api_key=key,
-                                                          sender=provider["sender"], name=name,
-                                                          connect_timeout=provider["connect_timeout"],
-                                                          read_timeout=provider["read_timeout"],
-                                                          status_callback_url=callback))
-                except ValueError as error:
-                    raise SettingsError(f"SMS provider {name}: {error}") from error
-            limiter = RateLimiter(provider["rate_per_second"]) if provider.get("rate_per_second") else None
-            routes.append((client, limiter))
-        return routes
-
-    def _report_callback(self, provider: dict, name: str) -> str | None:
-        try:
-            secrets_ = smsreports.provider_secrets(provider, name, self.environ)
-        except smsreports.ReportSettingsError as error:
-            raise SettingsError(str(error)) from error
+    def report_callback(self, provider: dict, name: str) -> str | None:
+        """The URL given to ``provider`` with each SMS for its delivery reports (its secret in it), or None
+        when the entry has no report secret."""
+        secrets_ = provider_secrets(provider, name, self.environ)
         if not secrets_:
             return None
-        url = provider.get("report_url") or (smsreports.default_report_url(self.branding.portal_url, name)
+        url = provider.get("report_url") or (reports.default_report_url(self.branding.portal_url, name)
                                              if self.branding.portal_url else None)
         if not url or not url.startswith("https://"):
             raise SettingsError(f"SMS provider {name}: delivery reports need an https public_url or report_url "
                                 "(the provider posts them from the Internet)")
-        return smsreports.callback_url(url, secrets_[0])
-
-    def sms_report_secrets(self) -> dict[str, tuple[str, ...]]:
-        """``{provider name: secrets}`` of the providers whose delivery reports are accepted."""
-        try:
-            return smsreports.report_secrets({"notifications": self.section}, self.environ)
-        except smsreports.ReportSettingsError as error:
-            raise SettingsError(str(error)) from error
+        return reports.callback_url(url, secrets_[0])
 
 
 def parse_secrets(value: str) -> tuple[bytes, ...]:
@@ -245,31 +199,48 @@ def parse_secrets(value: str) -> tuple[bytes, ...]:
     return items
 
 
-def development_secret(data_dir: Path) -> bytes:
-    """The secret kept in ``<data_dir>/keys/notifications-unsubscribe.secret``, made at first use.
+REPORTING_TYPES = ("brevo",)
+"""The provider types that post delivery reports."""
+MIN_REPORT_SECRET_LENGTH = 32
 
-    Written to a temporary file then hard-linked into place, so that two
-    processes starting together agree on one secret and never read half of it.
-    """
-    path = Path(data_dir) / "keys" / "notifications-unsubscribe.secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-        try:
-            os.link(tmp, path)
-            log.warning("unsubscribe secret generated in the data directory: set %s in production "
-                        "(every replica needs the same one)", UNSUBSCRIBE_SECRET_VARIABLE)
-        except FileExistsError:
-            pass  # another process made it first: theirs is the one
-        finally:
-            tmp.unlink()
-    value = path.read_text(encoding="ascii").strip()
-    if len(value) < MIN_SECRET_BYTES:
-        raise SettingsError(f"{path}: unsubscribe secret too short; delete the file to make a new one")
-    return value.encode("ascii")
+
+def provider_name(provider: Mapping, index: int) -> str:
+    """The name of the ``index``-th (0-based) entry of ``sms_providers``: its ``name``, else ``<type>-<n>``."""
+    return provider.get("name") or f"{provider.get('type')}-{index + 1}"
+
+
+def _report_secrets_of(value: str, *, where: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in str(value).split(",") if item.strip())
+    if not items or any(len(item) < MIN_REPORT_SECRET_LENGTH for item in items):
+        raise SettingsError(f"{where}: each report secret needs {MIN_REPORT_SECRET_LENGTH} characters at least "
+                            "(e.g. openssl rand -hex 32)")
+    return items
+
+
+def provider_secrets(provider: Mapping, name: str, environ: Mapping) -> tuple[str, ...]:
+    """The report secrets of one provider entry (several during a rotation); empty when it has none."""
+    if provider.get("report_secret"):
+        return _report_secrets_of(provider["report_secret"], where=f"SMS provider {name}: report_secret")
+    variable = provider.get("report_secret_env")
+    if not variable:
+        return ()
+    value = environ.get(variable)
+    if not value:
+        raise SettingsError(f"SMS provider {name}: report_secret_env names {variable}, which is not set")
+    return _report_secrets_of(value, where=variable)
+
+
+def report_secrets(section: Mapping, environ: Mapping) -> dict[str, tuple[str, ...]]:
+    """``{provider name: secrets}`` of the providers that take delivery reports."""
+    found = {}
+    for index, provider in enumerate(section.get("sms_providers") or ()):
+        if not isinstance(provider, Mapping) or provider.get("type") not in REPORTING_TYPES:
+            continue
+        name = provider_name(provider, index)
+        secrets_ = provider_secrets(provider, name, environ)
+        if secrets_:
+            found[name] = secrets_
+    return found
 
 
 def branding_from_town(town: dict) -> TownBranding:
@@ -326,6 +297,7 @@ def load_settings(town: dict | None = None, environ=None) -> NotificationSetting
             data_dir=Path(_env(environ, "GUICHET_DATA_DIR", "./var")),
             poll_interval=float(_env(environ, "GUICHET_NOTIFICATIONS_POLL_INTERVAL", "1")),
             concurrency=int(_env(environ, "GUICHET_NOTIFICATIONS_CONCURRENCY", "8")),
+            zone=clock.zone_info(town.get("timezone") or clock.DEFAULT_ZONE),
             unsubscribe_secrets=(parse_secrets(environ[UNSUBSCRIBE_SECRET_VARIABLE])
                                  if _env(environ, UNSUBSCRIBE_SECRET_VARIABLE) else ()),
             environ=dict(environ),

@@ -13,7 +13,7 @@ class NotificationsWithEvents(NotificationsService):
     @event_handler("demarchesfake", DEMANDE_SUBMITTED.type)
     def on_demande_submitted(self, event):
         data = event["data"]
-        self.notifier.request(event["id"], {
+        self.app.intake.request(event["id"], {
             "template": "demande_acknowledgement", "recipient": {"account_id": data["account_id"]},
             "reference": data["demande_number"],
             "personalisation": {key: data[key] for key in ("demande_number", "procedure_name", "submitted_at")},

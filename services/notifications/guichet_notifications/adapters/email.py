@@ -434,6 +434,18 @@ class RecordingEmailClient(EmailClient):
             return [msg for _email, msg in self.outbox]
 
 
+class TestModeEmailClient(RecordingEmailClient):
+    """Test mode in a long-running process: builds and records, keeps only the last messages in memory."""
+
+    keep = 100
+
+    def send(self, email: OutgoingEmail) -> SendReceipt:
+        receipt = super().send(email)
+        with self._lock:
+            del self.outbox[:-self.keep]
+        return receipt
+
+
 class RateLimitedEmailClient(EmailClient):
     """Puts a provider behind its :class:`RateLimiter`: waits up to
     ``max_wait`` seconds for a token, else a temporary failure carrying the
@@ -459,6 +471,7 @@ class RateLimitedEmailClient(EmailClient):
 
 __all__ = [
     "Attachment", "EmailClient", "EmailIdentity", "InvalidEmailAddress", "OutgoingEmail",
-    "RateLimitedEmailClient", "RecordingEmailClient", "SmtpConfig", "SmtpEmailClient", "build_message",
+    "RateLimitedEmailClient", "RecordingEmailClient", "SmtpConfig", "SmtpEmailClient", "TestModeEmailClient",
+    "build_message",
     "validate_email_address",
 ]

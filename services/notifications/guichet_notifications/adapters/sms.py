@@ -274,6 +274,18 @@ class RecordingSmsClient(SmsClient):
         return SendReceipt(provider=self.name, reference=uuid.uuid4().hex, status=NotificationStatus.DELIVERED)
 
 
+class TestModeSmsClient(RecordingSmsClient):
+    """Test mode in a long-running process: records, keeps only the last messages in memory."""
+
+    keep = 100
+
+    def send(self, message: OutgoingSms) -> SendReceipt:
+        receipt = super().send(message)
+        with self._lock:
+            del self.sent[:-self.keep]
+        return receipt
+
+
 # --- failover ---------------------------------------------------------------------------
 
 @dataclass
@@ -362,5 +374,5 @@ class FailoverSmsClient(SmsClient):
 
 __all__ = [
     "BrevoSmsClient", "FailoverSmsClient", "FileSmsClient", "HttpSmsClient", "HttpSmsConfig", "OutgoingSms",
-    "RecordingSmsClient", "SmsClient",
+    "RecordingSmsClient", "SmsClient", "TestModeSmsClient",
 ]

@@ -32,7 +32,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
+
+from guichet_common.transitions import Transitions
+from guichet_contracts import types
 
 
 class NotificationStatus(str, enum.Enum):
@@ -73,20 +76,32 @@ SUCCESS_STATUSES = frozenset({S.SENDING, S.SENT, S.DELIVERED})
 FAILURE_STATUSES = frozenset({S.TEMPORARY_FAILURE, S.PERMANENT_FAILURE, S.TECHNICAL_FAILURE})
 
 
-class InvalidTransition(ValueError):
-    pass
+DELIVERY = Transitions(TRANSITIONS, name="notification")
+"""The table as the chassis' guarded status change uses it (``guichet_common.transitions``)."""
 
 
 def can_transition(current: NotificationStatus | str, new: NotificationStatus | str) -> bool:
-    return NotificationStatus(new) in TRANSITIONS[NotificationStatus(current)]
+    return DELIVERY.can(current, new)
 
 
 def check_transition(current: NotificationStatus | str, new: NotificationStatus | str) -> NotificationStatus:
-    """``new`` as a status, or :class:`InvalidTransition`."""
-    current, new = NotificationStatus(current), NotificationStatus(new)
-    if new not in TRANSITIONS[current]:
-        raise InvalidTransition(f"{current} -> {new} is not a valid notification status change")
-    return new
+    """``new`` as a status, or :class:`~guichet_common.transitions.IllegalTransition`."""
+    DELIVERY.check(current, new)
+    return NotificationStatus(new)
+
+
+def outcome_event(row: Mapping[str, Any]) -> tuple[str, dict, str]:
+    """The event telling the sender what became of a notification: ``(type, data, subject)``.
+
+    Accepted (``sending``, ``sent``, ``delivered``) is ``notification.delivered`` (``sending`` reported as
+    ``sent``: the contract's statuses), anything else ``notification.failed`` with its failure code."""
+    delivered = row["status"] in (S.SENT.value, S.DELIVERED.value, S.SENDING.value)
+    status = S.SENT.value if row["status"] == S.SENDING.value else row["status"]
+    data = {"notification_id": row["id"], "template": row["template"][:100], "channel": row.get("channel"),
+            "status": status, "reference": row.get("reference"),
+            "failure_code": None if delivered else row.get("failure_code")}
+    return (types.NOTIFICATION_DELIVERED if delivered else types.NOTIFICATION_FAILED), data, \
+        f"notification/{row['id']}"
 
 
 # --- failures -------------------------------------------------------------------
@@ -137,6 +152,13 @@ class TechnicalFailure(DeliveryFailure):
     """Our fault (bug, impossible input discovered while sending)."""
 
     status = S.TECHNICAL_FAILURE
+
+
+class ContactUnknown(TemporaryFailure):
+    """The account's contact details have not arrived yet (commands are not ordered): retried."""
+
+    def __init__(self):
+        super().__init__("contact_unknown", "coordonnées du compte pas encore reçues")
 
 
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")

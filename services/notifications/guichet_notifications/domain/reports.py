@@ -1,4 +1,4 @@
-"""SMS delivery reports: what a provider's report means for a notification's status.
+"""SMS delivery reports: what a provider's report means for a notification's status, and its proof.
 
 A provider that accepted an SMS later reports what became of it. Brevo posts
 one JSON object per event of a transactional SMS to the message's ``webUrl``
@@ -38,7 +38,10 @@ is acknowledged and changes nothing.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hmac
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from .delivery import NotificationStatus as S
 from .delivery import can_transition
@@ -104,3 +107,45 @@ def new_status(current: S | str, outcome: ReportOutcome) -> S | None:
     if outcome.status is None or outcome.status == current or current not in REPORTABLE:
         return None
     return outcome.status if can_transition(current, outcome.status) else None
+
+
+RECEIPT_TIMEOUT = dt.timedelta(hours=72)
+"""An SMS still ``sending`` this long after the provider accepted it gets no report any more (GOV.UK Notify's
+rule): it becomes a temporary failure, so that agents see it among the failed ones."""
+NO_RECEIPT = "no_receipt"
+
+
+def no_receipt_reason(timeout: dt.timedelta) -> str:
+    return f"aucun compte rendu de remise du fournisseur en {int(timeout.total_seconds() // 3600)} heures"
+
+
+# --- the provider's proof -----------------------------------------------------------------
+# An HTTP provider posts its reports to the gateway route ROUTE/<provider name>, the provider's report secret in
+# the ``token`` query parameter of the callback URL given with each SMS (Brevo's per-message ``webUrl`` can carry
+# no header; the gateway's access log leaves query strings out). The gateway forwards the report to the
+# ``sms_delivery_report`` RPC, which checks the secret (settings: ``report_secret_env`` of the provider entry).
+
+ROUTE = "/api/v1/notifications/sms-reports"
+TOKEN_PARAMETER = "token"
+
+
+def token_matches(secrets, token) -> bool:
+    """Whether ``token`` is one of ``secrets``; every secret is compared, each in constant time."""
+    if not isinstance(token, str) or not token:
+        return False
+    given = token.encode("utf-8")
+    matched = False
+    for secret in secrets:
+        matched |= hmac.compare_digest(given, secret.encode("utf-8"))
+    return matched
+
+
+def default_report_url(public_url: str, name: str) -> str:
+    """The gateway route of ``name``'s reports under the town's ``public_url``."""
+    return f"{public_url.rstrip('/')}{ROUTE}/{quote(name, safe='')}"
+
+
+def callback_url(report_url: str, secret: str) -> str:
+    """``report_url`` with the secret as its ``token`` query parameter: what the provider is given."""
+    separator = "&" if "?" in report_url else "?"
+    return f"{report_url}{separator}{TOKEN_PARAMETER}={quote(secret, safe='')}"

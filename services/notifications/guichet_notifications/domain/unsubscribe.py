@@ -32,9 +32,12 @@ import binascii
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .delivery import PermanentFailure
 
 VERSION = "v1"
 DEFAULT_MAX_AGE = timedelta(days=365)
@@ -50,6 +53,23 @@ EMAIL_PREFIX = "email:"
 UNSUBSCRIBED = "unsubscribed"
 """The ``failure_code`` of a non-essential notification not sent because its recipient opted out."""
 UNSUBSCRIBED_REASON = "non envoyé : le destinataire s'est désinscrit des messages non essentiels"
+
+
+class Unsubscribed(PermanentFailure):
+    """A non-essential message to a recipient who opted out: not sent.
+
+    Recorded as ``permanent-failure`` with the failure code ``unsubscribed``
+    rather than under a new status: GOV.UK Notify's vocabulary has no
+    "cancelled", and a suppressed recipient is, like a suppression list at a
+    mail provider, a reason of the recipient's that no retry changes. Every
+    consumer then already knows what to do: the ``notification.failed`` event
+    (its contract's statuses unchanged) tells the sender, the agents' search
+    (``failed=true``, ``status=permanent-failure``) lists it with its French
+    reason, and nobody retries it.
+    """
+
+    def __init__(self):
+        super().__init__(UNSUBSCRIBED, UNSUBSCRIBED_REASON)
 
 
 class InvalidUnsubscribeToken(ValueError):
@@ -168,3 +188,34 @@ def usable_one_click_url(url: str | None) -> bool:
     if not parts.hostname or any(c in url for c in " <>,\"'"):
         return False
     return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+
+
+PREVIEW_URL = "https://example.invalid/desinscription"
+"""The link a template preview shows when the town has no one-click URL."""
+
+
+@dataclass
+class UnsubscribeLinks:
+    """How a non-essential email lets its recipient out: the one-click base ``url`` (None: no usable one), the
+    ``mailto`` of List-Unsubscribe, and the ``tokens`` signing each recipient's link (None: the bare URL)."""
+
+    url: str | None = None
+    mailto: str | None = None
+    tokens: UnsubscribeTokens | None = None
+
+    @property
+    def available(self) -> bool:
+        """Whether a non-essential email can be sent at all (RFC 8058 link or mailto)."""
+        return bool(self.url or self.mailto)
+
+    def link_for(self, account_id: str | None, address: str | None, now: datetime) -> str | None:
+        """The recipient's own one-click link; the bare URL when no token can be made."""
+        if not self.url:
+            return None
+        key = recipient_key(account_id, address)
+        if self.tokens is None or key is None:
+            return self.url
+        return link(self.url, self.tokens.issue(key, now))
+
+    def preview_link(self) -> str:
+        return link(self.url or PREVIEW_URL, "APERCU")

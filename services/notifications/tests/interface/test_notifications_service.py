@@ -17,12 +17,13 @@ from aiosmtpd.controller import Controller
 from guichet_common import dlq
 from guichet_common.auth import Caller
 from guichet_common.testing import migrated_service, publish, wait_for
+from guichet_contracts import types
 from guichet_contracts.envelope import make_envelope
 
 pytestmark = pytest.mark.interface
 
-REQUESTED = "fr.guichet.notifications.notification.requested.v1"
-CONTACT = "fr.guichet.notifications.contact.updated.v1"
+REQUESTED = types.NOTIFICATION_REQUESTED
+CONTACT = types.CONTACT_UPDATED
 ACCOUNT = "3f6b1c2e-8d4a-4b7e-9c15-2a7d0e9f4b61"
 ACK = {"demande_number": "DEM-2026-000123", "procedure_name": "Inscription scolaire",
        "submitted_at": "2026-03-02T10:15:00+01:00"}
@@ -233,10 +234,14 @@ def test_agent_rpcs_and_citizen_history(service, smtp, amqp_uri, rpc):
                                   "personalisation": ACK})
     [row] = wait_for(lambda: rows(engine, status="sent"), timeout=15)
     citizen = Caller(kind="citizen", subject=ACCOUNT)
-    mine = rpc.call("notifications", "my_notifications", kwargs={"page": 1, "page_size": 10}, caller=citizen)
-    assert mine["total"] == 1 and mine["items"][0]["subject"].startswith("Accusé de réception")
+    mine = rpc.call("notifications", "my_notifications", kwargs={"limit": 10}, caller=citizen)
+    assert len(mine["items"]) == 1 and mine["items"][0]["subject"].startswith("Accusé de réception")
+    assert mine["next_cursor"] is None and "recipient_address" not in mine["items"][0]  # agents' fields only
     other = rpc.call("notifications", "my_notifications", caller=Caller(kind="citizen", subject="other"))
-    assert other["total"] == 0
+    assert other == {"items": [], "next_cursor": None}
+    with pytest.raises(Exception) as too_many:
+        rpc.call("notifications", "my_notifications", kwargs={"limit": 101}, caller=citizen)
+    assert too_many.value.problem()["errors"] == {"limit": ["Entre 1 et 100 éléments par page."]}
     with pytest.raises(Exception) as refused:
         rpc.call("notifications", "search_notifications", caller=citizen)
     assert "forbidden" in str(getattr(refused.value, "problem", refused.value)) or refused.value.status == 403

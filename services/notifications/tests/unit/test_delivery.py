@@ -4,9 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from guichet_common.transitions import IllegalTransition
 from guichet_notifications.domain.delivery import (
     ContactPoints,
-    InvalidTransition,
     NoChannel,
     PermanentFailure,
     RateLimiter,
@@ -54,7 +54,7 @@ def test_allowed_transitions(current, new):
 ])
 def test_forbidden_transitions(current, new):
     assert not can_transition(current, new)
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(IllegalTransition):
         check_transition(current, new)
 
 

@@ -1,6 +1,7 @@
 """Settings: the notifications section of the town settings and the environment, checked at start-up."""
 import pytest
 
+from guichet_notifications import bootstrap
 from guichet_notifications.adapters.sms import BrevoSmsClient, FileSmsClient, RecordingSmsClient
 from guichet_notifications.settings import SettingsError, load_settings
 
@@ -15,7 +16,7 @@ def test_defaults_from_the_town(tmp_path):
     assert settings.identity.name == "Ville de Test" and settings.branding.phone == "03 20 00 00 00"
     assert settings.smtp.host == "127.0.0.1" and settings.smtp.security == "none"
     assert settings.retention_days == 30 and not settings.test_mode
-    [(client, limiter)] = settings.sms_routes()
+    [(client, limiter)] = bootstrap.sms_routes(settings)
     assert isinstance(client, FileSmsClient) and limiter is None
 
 
@@ -31,17 +32,17 @@ def test_environment_and_providers(tmp_path):
     assert (settings.smtp.port, settings.smtp.security, settings.smtp.username) == (587, "starttls", "u")
     assert settings.identity.address == "mairie@ville.example" and settings.retry.base_delay == 0.5
     with pytest.raises(SettingsError):
-        settings.sms_routes()  # BREVO_KEY is not set
+        bootstrap.sms_routes(settings)  # BREVO_KEY is not set
     import os
     os.environ["BREVO_KEY"] = "secret"
     try:
-        routes = settings.sms_routes()
+        routes = bootstrap.sms_routes(settings)
     finally:
         del os.environ["BREVO_KEY"]
     assert isinstance(routes[0][0], BrevoSmsClient) and routes[0][1] is not None
     assert isinstance(routes[1][0], FileSmsClient)
     test_mode = load_settings(town, {"GUICHET_NOTIFICATIONS_TEST_MODE": "true"})
-    assert isinstance(test_mode.sms_routes()[0][0], RecordingSmsClient)
+    assert isinstance(bootstrap.sms_routes(test_mode)[0][0], RecordingSmsClient)
 
 
 @pytest.mark.parametrize("section, env", [
@@ -86,7 +87,7 @@ def test_the_unsubscribe_secret_comes_from_the_environment(tmp_path):
     first, second = "a" * 64, "b" * 40
     settings = load_settings(TOWN, {"GUICHET_DATA_DIR": str(tmp_path),
                                     "GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET": f"{first}, {second}"})
-    tokens = settings.unsubscribe_tokens()
+    tokens = bootstrap.unsubscribe_tokens(settings)
     old = UnsubscribeTokens([second.encode()]).issue("account:a", now)
     assert tokens.verify(old, now) == "account:a"  # rotation: the second secret still verifies
     assert UnsubscribeTokens([first.encode()]).verify(tokens.issue("account:a", now), now) == "account:a"
@@ -104,13 +105,13 @@ def test_without_the_variable_a_development_secret_is_made_once_in_the_data_dire
     now = datetime(2026, 3, 2, tzinfo=timezone.utc)
     town = {**TOWN, "notifications": {"unsubscribe_link_days": 30}}
     settings = load_settings(town, {"GUICHET_DATA_DIR": str(tmp_path)})
-    token = settings.unsubscribe_tokens().issue("account:a", now)
+    token = bootstrap.unsubscribe_tokens(settings).issue("account:a", now)
     path = tmp_path / "keys" / "notifications-unsubscribe.secret"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(path.read_text().strip()) == 64
-    again = load_settings(town, {"GUICHET_DATA_DIR": str(tmp_path)}).unsubscribe_tokens()  # a restart
+    again = bootstrap.unsubscribe_tokens(load_settings(town, {"GUICHET_DATA_DIR": str(tmp_path)}))  # a restart
     assert again.verify(token, now) == "account:a" and again.max_age.days == 30
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
-    elsewhere = load_settings(town, {"GUICHET_DATA_DIR": str(tmp_path / "other")}).unsubscribe_tokens()
+    elsewhere = bootstrap.unsubscribe_tokens(load_settings(town, {"GUICHET_DATA_DIR": str(tmp_path / "other")}))
     from guichet_notifications.domain.unsubscribe import InvalidUnsubscribeToken
 
     with pytest.raises(InvalidUnsubscribeToken):
@@ -126,7 +127,7 @@ def test_the_development_sms_file_is_where_guichet_sms_and_the_mail_catcher_look
         providers = [{"type": "file", "name": "dev-file", "path": str(tmp_path / "ailleurs" / "sms.jsonl")}]
     town = {**TOWN, "notifications": {"sms_providers": providers} if providers else {}}
     data_dir = tmp_path / "var"
-    [(client, _)] = load_settings(town, {"GUICHET_DATA_DIR": str(data_dir)}).sms_routes()
+    [(client, _)] = bootstrap.sms_routes(load_settings(town, {"GUICHET_DATA_DIR": str(data_dir)}))
     client.send(OutgoingSms(to="+33612345678", text="Rappel : sortir vos encombrants", reference="n-1"))
     [path] = smsfile.sms_files(town, data_dir)  # where guichet sms and the mail catcher read
     [sms] = FileSmsClient(path).read()
@@ -135,5 +136,5 @@ def test_the_development_sms_file_is_where_guichet_sms_and_the_mail_catcher_look
 
 def test_the_file_provider_writes_where_guichet_sms_file_says(tmp_path):
     env = {"GUICHET_DATA_DIR": str(tmp_path / "var"), "GUICHET_SMS_FILE": str(tmp_path / "shared" / "sms.jsonl")}
-    [(client, _)] = load_settings({**TOWN, "notifications": {}}, env).sms_routes()
+    [(client, _)] = bootstrap.sms_routes(load_settings({**TOWN, "notifications": {}}, env))
     assert isinstance(client, FileSmsClient) and client.path == tmp_path / "shared" / "sms.jsonl"
