@@ -18,27 +18,23 @@ the footer link of non-essential emails:
   link scanners and prefetchers follow links, so a ``GET`` never unsubscribes.
 
 SMS delivery reports (``POST /notifications/sms-reports/<provider>``) come from
-an SMS provider, not a person: the provider's report secret, in the ``token``
-query parameter (``guichet_common.smsreports``), is checked here in constant
-time before anything else (unknown provider: 404, missing or wrong token: 403,
-both problem+json), then again by the notifications service, which receives
-only the provider name, the token and the report's status and message ids:
-the recipient's number the provider also sends is dropped here and logged
-nowhere.
+an SMS provider, not a person: the gateway checks the report's shape and
+forwards the provider name, the ``token`` query parameter and the report's
+status and message ids to the notifications service, which alone knows the
+providers and their report secrets and checks the token in constant time
+(unknown provider: 404, missing or wrong token: 403, both problem+json). The
+recipient's number the provider also sends is dropped here and logged nowhere.
 """
 from __future__ import annotations
 
-import functools
 import html
 import logging
-import os
 
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from guichet_common import smsreports, town
 from guichet_common.errors import GuichetError, InvalidInput
 from guichet_contracts.fields import FrenchSchema
 
@@ -233,29 +229,8 @@ class SmsReportSchema(FrenchSchema):
         "description": "The provider's other id of the message."})
 
 
-def _report_secrets() -> dict:
-    """The providers taking delivery reports, read from the same town settings entry as the service."""
-    try:
-        return smsreports.report_secrets(town.current_town(os.environ.get("GUICHET_TOWN_SETTINGS") or None))
-    except smsreports.ReportSettingsError as error:
-        log.warning("SMS delivery reports refused: %s", error)  # names a variable, never a secret
-        return {}
-
-
-def _sms_provider_authenticated(view):
-    """Unknown provider 404, missing or wrong token 403: before the body is even read."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        smsreports.check(_report_secrets(), kwargs["provider"], request.args.get(smsreports.TOKEN_PARAMETER))
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 @blp.route("/notifications/sms-reports/<string:provider>")
 class SmsReports(MethodView):
-    @_sms_provider_authenticated
     @blp.arguments(SmsReportQuerySchema, location="query")
     @blp.arguments(SmsReportSchema)
     @blp.response(200)
@@ -270,7 +245,8 @@ class SmsReports(MethodView):
         status with no effect, ``ignored`` for a message Guichet does not know: all acknowledged (200), so the
         provider does not send them again."""
         data = {key: report[key] for key in ("msg_status", "messageId", "reference") if key in report}
-        return _notifications("sms_delivery_report", None, provider=provider, token=query["token"], report=data)
+        return _notifications("sms_delivery_report", None, provider=provider, token=query.get("token"),
+                              report=data)
 
 
 @blp.route("/agent/notifications")

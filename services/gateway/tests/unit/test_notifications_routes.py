@@ -1,5 +1,5 @@
 """The notifications routes: the caller passed to the service, queries checked in French."""
-from guichet_common.errors import Forbidden
+from guichet_common.errors import Forbidden, GuichetError
 
 
 def test_my_notifications_needs_a_citizen_and_pages(client, fake_rpc, signing_key, auth_header):
@@ -139,23 +139,6 @@ def test_the_unsubscribe_route_is_documented_with_its_form_body(client):
 # --- SMS delivery reports -------------------------------------------------------------------
 
 REPORT_SECRET = "r" * 40
-OLD_SECRET = "o" * 40
-
-
-def _town_with_report_secret(tmp_path, monkeypatch, secret=REPORT_SECRET):
-    import yaml
-
-    path = tmp_path / "town.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "Ville de Test", "insee_code": "59512", "public_url": "https://ville.example",
-        "notifications": {"sms_providers": [
-            {"type": "brevo", "name": "brevo", "api_key": "k", "sender": "VILLE",
-             "report_secret_env": "TEST_BREVO_REPORT_SECRET"},
-            {"type": "brevo", "name": "sans-retour", "api_key": "k", "sender": "VILLE"},
-            {"type": "file", "name": "dev-file"}]}}), encoding="utf-8")
-    monkeypatch.setenv("GUICHET_TOWN_SETTINGS", str(path))
-    monkeypatch.setenv("TEST_BREVO_REPORT_SECRET", secret)
-
 
 BREVO_REPORT = {"id": 26570, "to": "33612345678", "sms_count": 1, "credits_used": 1.5,
                 "messageId": 1511882900176220, "reference": "ab1cde2fgh3i4jklmno", "remaining_credit": 11488.8,
@@ -163,43 +146,33 @@ BREVO_REPORT = {"id": 26570, "to": "33612345678", "sms_count": 1, "credits_used"
                 "tag": "guichet"}
 
 
-def test_a_report_with_the_provider_secret_reaches_the_service_without_the_phone_number(
-        client, fake_rpc, tmp_path, monkeypatch, caplog):
-    _town_with_report_secret(tmp_path, monkeypatch, secret=f"{REPORT_SECRET},{OLD_SECRET}")
+def test_a_report_reaches_the_service_with_its_token_and_without_the_phone_number(client, fake_rpc, caplog):
     fake_rpc.replies[("notifications", "sms_delivery_report")] = {"outcome": "updated"}
-    for secret in (REPORT_SECRET, OLD_SECRET):  # during a rotation both are accepted
-        response = client.post(f"/api/v1/notifications/sms-reports/brevo?token={secret}", json=BREVO_REPORT)
-        assert response.status_code == 200 and response.get_json() == {"outcome": "updated"}
-    call = fake_rpc.calls_to("notifications", "sms_delivery_report")[0]
+    response = client.post(f"/api/v1/notifications/sms-reports/brevo?token={REPORT_SECRET}", json=BREVO_REPORT)
+    assert response.status_code == 200 and response.get_json() == {"outcome": "updated"}
+    [call] = fake_rpc.calls_to("notifications", "sms_delivery_report")
     assert call["caller"] is None
     assert call["kwargs"] == {"provider": "brevo", "token": REPORT_SECRET, "report": {
         "msg_status": "delivered", "messageId": 1511882900176220, "reference": "ab1cde2fgh3i4jklmno"}}
     assert "33612345678" not in caplog.text and REPORT_SECRET not in caplog.text
 
 
-def test_a_wrong_or_missing_token_is_a_403_and_an_unknown_provider_a_404_before_any_rpc(
-        client, fake_rpc, tmp_path, monkeypatch):
-    _town_with_report_secret(tmp_path, monkeypatch)
-    for url in ("/api/v1/notifications/sms-reports/brevo?token=" + "x" * 40,
-                "/api/v1/notifications/sms-reports/brevo?token=" + REPORT_SECRET[:-1],
-                "/api/v1/notifications/sms-reports/brevo"):
-        response = client.post(url, json=BREVO_REPORT)
-        assert response.status_code == 403 and response.mimetype == "application/problem+json"
-        problem = response.get_json()
-        assert problem["type"] == "urn:guichet:problem:sms-report-forbidden" and "jeton" in problem["detail"]
-    # a provider without a report secret, a file provider, an unknown name: no reports, whatever the token
-    for name in ("sans-retour", "dev-file", "inconnu"):
-        response = client.post(f"/api/v1/notifications/sms-reports/{name}?token={REPORT_SECRET}", json=BREVO_REPORT)
-        assert response.status_code == 404 and response.mimetype == "application/problem+json"
-        assert response.get_json()["type"] == "urn:guichet:problem:sms-provider-unknown"
-    # authentication comes before validation: an invalid body without the secret says nothing about the body
-    response = client.post("/api/v1/notifications/sms-reports/brevo", json={"msg_status": 12})
-    assert response.status_code == 403
-    assert fake_rpc.calls_to("notifications", "sms_delivery_report") == []
+def test_the_service_refusing_the_token_or_the_provider_is_a_403_or_a_404_problem(client, fake_rpc):
+    """The notifications service knows the providers and checks their secrets: its problems come back as is."""
+    refusals = [(GuichetError("Le jeton de ce compte rendu de remise SMS est absent ou invalide.", status=403,
+                              slug="sms-report-forbidden", title="Compte rendu refusé"), 403),
+                (GuichetError("Aucun fournisseur SMS de ce nom n'envoie de comptes rendus de remise à cette adresse.",
+                              status=404, slug="sms-provider-unknown", title="Fournisseur SMS inconnu"), 404)]
+    for problem, status in refusals:
+        fake_rpc.replies[("notifications", "sms_delivery_report")] = problem
+        response = client.post("/api/v1/notifications/sms-reports/brevo", json=BREVO_REPORT)
+        assert response.status_code == status and response.mimetype == "application/problem+json"
+        assert response.get_json()["type"] == f"urn:guichet:problem:{problem.slug}"
+    missing = fake_rpc.calls_to("notifications", "sms_delivery_report")[0]
+    assert missing["kwargs"]["token"] is None  # no token: the service says 403
 
 
-def test_a_report_body_is_checked_in_french(client, fake_rpc, tmp_path, monkeypatch):
-    _town_with_report_secret(tmp_path, monkeypatch)
+def test_a_report_body_is_checked_in_french(client, fake_rpc):
     url = f"/api/v1/notifications/sms-reports/brevo?token={REPORT_SECRET}"
     for body in ({"messageId": 1}, {"msg_status": "delivered", "messageId": True},
                  {"msg_status": "delivered", "messageId": {"a": 1}}):
@@ -208,10 +181,3 @@ def test_a_report_body_is_checked_in_french(client, fake_rpc, tmp_path, monkeypa
     assert client.post(url, data="msg_status=delivered",
                        content_type="application/x-www-form-urlencoded").status_code == 415
     assert fake_rpc.calls_to("notifications", "sms_delivery_report") == []
-
-
-def test_an_unusable_report_secret_in_the_gateway_refuses_reports(client, fake_rpc, tmp_path, monkeypatch, caplog):
-    _town_with_report_secret(tmp_path, monkeypatch, secret="court")
-    response = client.post("/api/v1/notifications/sms-reports/brevo?token=court", json=BREVO_REPORT)
-    assert response.status_code == 404
-    assert "TEST_BREVO_REPORT_SECRET" in caplog.text and "court" not in caplog.text  # names the variable only
