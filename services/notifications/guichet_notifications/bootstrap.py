@@ -13,7 +13,7 @@ from .adapters.keys import KeyFileError, development_secret
 from .adapters.sms import BrevoSmsClient, FailoverSmsClient, FileSmsClient, HttpSmsConfig, SmsClient, TestModeSmsClient
 from .adapters.template_files import load_layouts, load_templates
 from .application import Context, LoopSettings, Notifier
-from .domain.delivery import RateLimiter
+from .domain.rate_limit import RateLimiter
 from .domain.rendering import TemplateRenderer
 from .domain.unsubscribe import UnsubscribeLinks, UnsubscribeTokens
 from .settings import UNSUBSCRIBE_SECRET_VARIABLE, NotificationSettings, SettingsError, load_settings, provider_name

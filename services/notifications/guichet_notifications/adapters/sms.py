@@ -38,12 +38,12 @@ from ..domain.delivery import (
     DeliveryFailure,
     NotificationStatus,
     PermanentFailure,
-    RateLimiter,
     SendReceipt,
     TechnicalFailure,
     TemporaryFailure,
     redact,
 )
+from ..domain.rate_limit import RateLimiter
 from .failures import classify, classify_http_status
 
 

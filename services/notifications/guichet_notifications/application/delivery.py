@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from guichet_common import context
 
 from .. import repository
-from ..adapters.email import OutgoingEmail
+from ..adapters.email_message import OutgoingEmail
 from ..adapters.sms import OutgoingSms
 from ..domain.delivery import NotificationStatus as S
 from ..domain.delivery import SendReceipt, as_failure, redact

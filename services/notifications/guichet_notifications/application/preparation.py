@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .. import repository
-from ..adapters.email import Attachment, validate_email_address
+from ..adapters.email_message import Attachment, validate_email_address
 from ..domain import sms as sms_domain
 from ..domain.delivery import ContactPoints, ContactUnknown, PermanentFailure, choose_channel
 from ..domain.templates import Template

@@ -9,7 +9,6 @@ from guichet_notifications.domain.delivery import (
     ContactPoints,
     NoChannel,
     PermanentFailure,
-    RateLimiter,
     RetryPolicy,
     TemporaryFailure,
     as_failure,
@@ -21,6 +20,7 @@ from guichet_notifications.domain.delivery import (
 from guichet_notifications.domain.delivery import (
     NotificationStatus as S,
 )
+from guichet_notifications.domain.rate_limit import RateLimiter
 
 NOW = datetime(2026, 11, 25, 13, 30, tzinfo=timezone.utc)
 

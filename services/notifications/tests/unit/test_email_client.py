@@ -26,10 +26,10 @@ from guichet_notifications.adapters.email import (
 from guichet_notifications.domain.delivery import (
     NotificationStatus,
     PermanentFailure,
-    RateLimiter,
     TechnicalFailure,
     TemporaryFailure,
 )
+from guichet_notifications.domain.rate_limit import RateLimiter
 
 IDENTITY = EmailIdentity(address="ne-pas-repondre@quievrechain.example", name="Mairie de Quiévrechain",
                          reply_to="contact@quievrechain.example",

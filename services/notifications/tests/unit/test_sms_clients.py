@@ -17,9 +17,9 @@ from guichet_notifications.adapters.sms import (
 from guichet_notifications.domain.delivery import (
     NotificationStatus,
     PermanentFailure,
-    RateLimiter,
     TemporaryFailure,
 )
+from guichet_notifications.domain.rate_limit import RateLimiter
 
 SMS = OutgoingSms(to="+33612345678", text="Ville de Roubaix - Rappel : sortir vos encombrants le 25/11/2026.",
                   reference="notif-1")
