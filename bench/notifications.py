@@ -25,12 +25,13 @@ from aiosmtpd.controller import Controller
 
 from bench.tools import in_fresh_vhost, service_env, start_service, stop
 from guichet_common import amqp, migrations
+from guichet_contracts import types
 from guichet_contracts.envelope import make_envelope
 
 COUNT = int(os.environ.get("BENCH_NOTIFICATIONS", "2000"))
 PACED_RATE = float(os.environ.get("BENCH_NOTIFICATIONS_RATE", "50"))
 PACED_COUNT = int(os.environ.get("BENCH_NOTIFICATIONS_PACED", "500"))
-REQUESTED = "fr.guichet.notifications.notification.requested.v1"
+REQUESTED = types.NOTIFICATION_REQUESTED
 REPO = Path(__file__).resolve().parents[1]
 SUBJECT = re.compile(r"n° (BENCH(?:-P)?-\d+)")
 

@@ -18,6 +18,7 @@ from guichet_fake_accounts.service import metadata as fake_accounts_metadata
 
 from guichet_accounts.domain.tokens import KeyRing, issue_access_token
 from guichet_common.testing import migrated_service, publish, wait_for
+from guichet_contracts import types
 from guichet_contracts.envelope import make_envelope
 from guichet_devtools.mailcatcher import MailCatcher
 
@@ -63,10 +64,10 @@ def test_a_command_gives_one_mail_and_the_citizen_sees_it_in_the_history(process
         api = start_gateway(processes) + "/api/v1"
 
         for type_, data in [
-            ("fr.guichet.notifications.contact.updated.v1",
+            (types.CONTACT_UPDATED,
              {"account_id": ACCOUNT, "email": "paul.durand@example.org", "preference": "email",
               "display_name": "Paul Durand"}),
-            ("fr.guichet.notifications.notification.requested.v1",
+            (types.NOTIFICATION_REQUESTED,
              {"template": "account_activation", "recipient": {"account_id": ACCOUNT}, "security": True,
               "personalisation": {"activation_url": "https://ville.example/activation?token=abc",
                                   "expires_at": "2026-03-05T10:00:00+01:00"}}),
@@ -82,10 +83,10 @@ def test_a_command_gives_one_mail_and_the_citizen_sees_it_in_the_history(process
         status, history = wait_for(lambda: (lambda r: r if r[1]["items"] and r[1]["items"][0]["status"] == "sent"
                                             else None)(get(api + "/me/notifications", token)),
                                    timeout=15, message="the history")
-        assert status == 200 and history["total"] == 1
+        assert status == 200 and len(history["items"]) == 1 and history["next_cursor"] is None
         item = history["items"][0]
         assert item["template"] == "account_activation" and item["channel"] == "email"
         other = issue_access_token(keyring, subject="someone-else", kind="citizen", session_id="s-2")
-        assert get(api + "/me/notifications", other)[1]["total"] == 0
+        assert get(api + "/me/notifications?limit=5", other)[1] == {"items": [], "next_cursor": None}
     finally:
         catcher.stop()
