@@ -1,7 +1,13 @@
 """Small helpers around pika connections shared by the relay, the RPC client and the CLI."""
 from __future__ import annotations
 
+import logging
+
 import pika
+
+# pika logs every failed connection attempt at ERROR, several lines each; the relay, the CLI and the tests
+# report a lost broker themselves, once per outage.
+logging.getLogger("pika.adapters").setLevel(logging.CRITICAL)
 
 
 def parameters(amqp_uri: str, *, heartbeat: int = 60, connection_attempts: int = 1,

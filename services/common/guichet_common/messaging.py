@@ -19,12 +19,14 @@ import json
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, Callable
 
 from amqp.exceptions import AMQPError
 from kombu import Connection as KombuConnection
 from kombu import Exchange, Queue
+from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.serialization import register as register_serializer
 from nameko.amqp.publish import get_connection, get_producer
 from nameko.constants import AMQP_URI_CONFIG_KEY, DEFAULT_RETRY_POLICY
@@ -88,12 +90,67 @@ register_serializer("cloudevents", json.dumps, _decode_cloudevent, content_type=
 ACCEPTED_CONTENT = ["json", "cloudevents"]
 
 
+# What a lost broker connection raises from py-amqp/kombu: the socket's errors, py-amqp's connection errors,
+# kombu's wrapper around both.
+BROKER_ERRORS = (OSError, AMQPError, KombuOperationalError)
+
+
 class GuichetQueueConsumer(QueueConsumer):
-    """nameko's consumer, except that a message it cannot decode is dead-lettered, not acked away."""
+    """nameko's consumer, except that a message it cannot decode is dead-lettered, not acked away, and that
+    an ack or requeue on a connection the broker dropped is skipped instead of killing the container.
+
+    kombu's consumer loop reconnects by itself, forever, with nameko's backoff (2, 3, 4, 5, 5... s); the
+    broker gives unacked messages back on its own, so there is nothing to ack once the connection is gone.
+    """
 
     @property
     def accept(self):
         return ACCEPTED_CONTENT
+
+    # kombu's own backoff grows to 30 s between attempts: after a long outage the service would stay deaf
+    # for up to 30 s once the broker is back. 1, 2, 3, 3... s instead.
+    RECONNECT_INTERVAL_START = 1.0
+    RECONNECT_INTERVAL_STEP = 1.0
+    RECONNECT_INTERVAL_MAX = 3.0
+    _down_since: float | None = None
+
+    @contextmanager
+    def establish_connection(self):
+        with self.create_connection() as connection:
+            connection.ensure_connection(self.on_connection_error, self.connect_max_retries,
+                                         interval_start=self.RECONNECT_INTERVAL_START,
+                                         interval_step=self.RECONNECT_INTERVAL_STEP,
+                                         interval_max=self.RECONNECT_INTERVAL_MAX)
+            yield connection
+
+    def on_connection_error(self, exc, interval):
+        # One line per outage, not one per attempt.
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning("broker unreachable, consumers reconnecting with backoff",
+                        extra={"fields": {"error": type(exc).__name__, "retry_in": interval}})
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        if self._down_since is not None:
+            log.warning("broker reachable again, consumers resumed",
+                        extra={"fields": {"down_seconds": round(time.monotonic() - self._down_since, 1)}})
+            self._down_since = None
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
+
+    def ack_message(self, message):
+        self._settle(message, "ack")
+
+    def requeue_message(self, message):
+        self._settle(message, "requeue")
+
+    def _settle(self, message, action: str) -> None:
+        if not message.channel.connection:
+            return  # the connection is gone: the broker has reclaimed the message already
+        try:
+            getattr(message, action)()
+        except BROKER_ERRORS as error:
+            log.warning("broker connection lost before a message was settled; the broker redelivers it",
+                        extra={"fields": {"action": action, "error": type(error).__name__}})
 
     def on_decode_error(self, message, exc):
         tag = (message.delivery_info or {}).get("consumer_tag")
@@ -130,18 +187,39 @@ class _ReplyPublisher:
     straight to the channel. Green threads share the channel under a lock
     (a frame sequence must not interleave); a broken connection is reopened
     and the reply tried once more.
+
+    A reply that cannot be sent (the broker is down) is dropped: the caller
+    times out, which it handles, and the service lives on. While the broker
+    stays unreachable, reconnection is tried at most once per backoff interval
+    (0.5 s doubling to 5 s), so replies due during an outage are dropped at
+    once instead of each waiting on a connect. One warning when replies start
+    being dropped, one line when they go through again.
     """
+
+    BACKOFF_START = 0.5
+    BACKOFF_MAX = 5.0
 
     def __init__(self, amqp_uri: str):
         self.amqp_uri = amqp_uri
         self._connection: KombuConnection | None = None
         self._channel: Any = None  # the kombu connection's channel (py-amqp's, untyped)
         self._lock = threading.Lock()
+        self._backoff = self.BACKOFF_START
+        self._retry_at = 0.0  # monotonic time before which no reconnection is tried
+        self._dropped = 0  # replies dropped since the broker was last reachable
+        self._down_since: float | None = None
 
     def _open(self):
         if self._channel is None:
-            connection = KombuConnection(self.amqp_uri, heartbeat=0)
-            self._connection, self._channel = connection, connection.channel()
+            if time.monotonic() < self._retry_at:
+                raise ConnectionError("broker unreachable, reconnection backing off")
+            connection = KombuConnection(self.amqp_uri, heartbeat=0, connect_timeout=5)
+            try:
+                channel = connection.channel()
+            except BaseException:
+                connection.release()
+                raise
+            self._connection, self._channel = connection, channel
         return self._channel
 
     def _discard(self):
@@ -152,7 +230,8 @@ class _ReplyPublisher:
             except Exception:  # already broken
                 pass
 
-    def publish(self, body: bytes, exchange: str, routing_key: str, correlation_id: str | None) -> None:
+    def publish(self, body: bytes, exchange: str, routing_key: str, correlation_id: str | None) -> bool:
+        """Send one reply; False if it was dropped because the broker cannot be reached."""
         with self._lock:
             for attempt in (1, 2):
                 try:
@@ -160,11 +239,34 @@ class _ReplyPublisher:
                     message = channel.prepare_message(body, 0, "application/json", "utf-8", {},
                                                       {"correlation_id": correlation_id, "delivery_mode": 1})
                     channel.basic_publish(message, exchange=exchange, routing_key=routing_key)
-                    return
-                except (OSError, AMQPError):
+                except BROKER_ERRORS as error:
                     self._discard()
-                    if attempt == 2:
-                        raise
+                    if attempt == 2 or self._down_since is not None:
+                        self._dropped_reply(error)
+                        return False
+                    continue
+                self._recovered()
+                return True
+            return False
+
+    def _dropped_reply(self, error: BaseException) -> None:
+        now = time.monotonic()
+        self._dropped += 1
+        if now < self._retry_at:
+            return  # dropped without trying: still backing off
+        if self._down_since is None:
+            self._down_since = now
+            log.warning("broker unreachable: RPC replies are dropped until it is back (callers time out)",
+                        extra={"fields": {"error": type(error).__name__}})
+        else:  # a reconnection was tried and failed: wait longer before the next one
+            self._backoff = min(self._backoff * 2, self.BACKOFF_MAX)
+        self._retry_at = now + self._backoff
+
+    def _recovered(self) -> None:
+        if self._down_since is not None:
+            log.warning("broker reachable again: RPC replies flow", extra={"fields": {
+                "dropped_replies": self._dropped, "down_seconds": round(time.monotonic() - self._down_since, 1)}})
+        self._down_since, self._dropped, self._backoff, self._retry_at = None, 0, self.BACKOFF_START, 0.0
 
     def close(self):
         with self._lock:
@@ -195,6 +297,7 @@ class GuichetRpcConsumer(RpcConsumer):
         reply_to = message.properties.get("reply_to")
         if reply_to:
             exchange = "" if reply_to.startswith(DIRECT_REPLY_TO) else get_rpc_exchange(self.container.config).name
+            # False when the broker is down: the reply is dropped (logged once per outage), the caller times out.
             self.replies.publish(body.encode(), exchange, reply_to, message.properties.get("correlation_id"))
         self.queue_consumer.ack_message(message)
         return result, exc_info
@@ -324,6 +427,14 @@ class MessageHandler(Consumer):
                                  message_id=props.get("message_id"), correlation_id=props.get("correlation_id"),
                                  type=props.get("type"), delivery_mode=2, retry=True,
                                  retry_policy=DEFAULT_RETRY_POLICY)
+        except BROKER_ERRORS as error:
+            # The broker is down (kombu retried already): the message goes back to its queue, or the broker
+            # gives it back on its own if the consumer's connection is gone too.
+            log.warning("could not park a failed message, broker unreachable; returning it to its queue",
+                        extra={"fields": {"handler": self.method_name, "error": type(error).__name__,
+                                          "message_id": props.get("message_id")}})
+            self.queue_consumer.requeue_message(message)
+            return
         except Exception:
             log.exception("could not park a failed message; returning it to its queue")
             self.queue_consumer.requeue_message(message)

@@ -168,19 +168,27 @@ class OutboxRelay:
     def run(self) -> None:
         log.info("outbox relay started", extra={"fields": {"service": self.database.service}})
         backoff = 0.5
+        failing_since: float | None = None  # one warning when the broker or database goes, one when it is back
         while not self.stopping.is_set():
             try:
                 published = self.publish_batch()
+                if failing_since is not None:
+                    log.warning("outbox relay publishing again", extra={"fields": {
+                        "service": self.database.service, "down_seconds": round(time.monotonic() - failing_since, 1)}})
+                    failing_since = None
                 backoff = 0.5
                 if published < self.batch_size:
                     self.wake.wait(self.poll_interval if not published else 0)
                     self.wake.clear()
             except (pika.exceptions.AMQPError, OSError, sa.exc.DBAPIError, sa.exc.OperationalError) as error:
-                log.warning("outbox relay error, retrying", extra={"fields": {
-                    "error": type(error).__name__, "retry_in": backoff}})
+                # Rows not confirmed stay unpublished and go again after the reconnection (consumers dedupe).
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    log.warning("outbox relay cannot publish, retrying with backoff", extra={"fields": {
+                        "service": self.database.service, "error": type(error).__name__}})
                 self._close()
                 self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 10)
+                backoff = min(backoff * 2, 5)
         self._close()
         log.info("outbox relay stopped")
 

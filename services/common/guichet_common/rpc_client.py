@@ -101,11 +101,22 @@ class _ThreadChannel:
 
 
 class RpcClient:
+    BACKOFF_START = 0.25
+    BACKOFF_MAX = 2.0
+    UNREACHABLE = "Le service est momentanément indisponible (messagerie interne injoignable)."
+
     def __init__(self, amqp_uri: str, *, timeout: float = 5.0, name: str = "guichet-rpc-client"):
         self.amqp_uri = amqp_uri
         self.timeout = timeout
         self.name = name
         self._local = threading.local()
+        # Shared by the threads: while the broker is unreachable, one connection attempt per backoff interval
+        # (0.25 s doubling to 2 s); the other calls answer ServiceUnavailable at once instead of each
+        # waiting on a connect. One warning when the broker goes, one line when it is back.
+        self._outage_lock = threading.Lock()
+        self._down_since: float | None = None
+        self._retry_at = 0.0
+        self._backoff = self.BACKOFF_START
 
     def _channel(self) -> _ThreadChannel:
         current = getattr(self._local, "channel", None)
@@ -115,15 +126,38 @@ class RpcClient:
                 return current
             except (AMQPError, OSError):
                 current.close()
+                self._local.channel = None
+        if time.monotonic() < self._retry_at:
+            raise ServiceUnavailable(self.UNREACHABLE)
         try:
             current = _ThreadChannel(self.amqp_uri, self.name)
         except (AMQPError, OSError) as error:
             self._local.channel = None
-            log.warning("message broker unreachable", extra={"fields": {"error": type(error).__name__}})
-            raise ServiceUnavailable("Le service est momentanément indisponible (messagerie interne injoignable).") \
-                from error
+            self._connect_failed(error)
+            raise ServiceUnavailable(self.UNREACHABLE) from error
         self._local.channel = current
+        self._connected()
         return current
+
+    def _connect_failed(self, error: BaseException) -> None:
+        with self._outage_lock:
+            now = time.monotonic()
+            if self._down_since is None:
+                self._down_since = now
+                log.warning("message broker unreachable, reconnecting with backoff",
+                            extra={"fields": {"error": type(error).__name__}})
+            else:
+                self._backoff = min(self._backoff * 2, self.BACKOFF_MAX)
+            self._retry_at = now + self._backoff
+
+    def _connected(self) -> None:
+        if self._down_since is None:
+            return
+        with self._outage_lock:
+            if self._down_since is not None:
+                log.warning("message broker reachable again",
+                            extra={"fields": {"down_seconds": round(time.monotonic() - self._down_since, 1)}})
+            self._down_since, self._retry_at, self._backoff = None, 0.0, self.BACKOFF_START
 
     def _reset(self):
         current = getattr(self._local, "channel", None)
