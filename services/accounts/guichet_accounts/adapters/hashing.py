@@ -21,7 +21,7 @@ class OffloadedHasher(PasswordHasher):
     def hash(self, password, *, salt=None):
         return tpool.execute(super().hash, password, salt=salt)
 
-    def verify(self, hash, password):  # noqa: A002 — argon2-cffi's parameter name
+    def verify(self, hash, password):  # the names of argon2-cffi's signature, which callers may use
         return tpool.execute(super().verify, hash, password)
 
 
