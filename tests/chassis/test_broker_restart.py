@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from guichet_probe import LISTENER, PROBE
 from guichet_probe.service import listener_metadata, notes, probe_metadata, received
 
+from guichet_common import dlq
 from guichet_common.errors import GuichetError
 from guichet_common.rpc_client import RpcClient
 from guichet_common.testing import Processes, wait_for
@@ -41,6 +42,7 @@ class Load:
         self.failures = 0
         self.threads = [threading.Thread(target=self._notes, args=(n,)) for n in range(2)]
         self.threads += [threading.Thread(target=self._slow_calls) for _ in range(2)]
+        self.threads.append(threading.Thread(target=self._poison))
 
     def _notes(self, index: int) -> None:
         client = RpcClient(self.amqp_uri, timeout=2.0, name="drill-notes")
@@ -63,6 +65,18 @@ class Load:
             except GuichetError:
                 self.failures += 1
                 time.sleep(0.2)
+        client.close()
+
+    def _poison(self) -> None:
+        """Notes the listener cannot digest: their events go through the retry queues to the dead letters,
+        some of them while the broker goes away."""
+        client = RpcClient(self.amqp_uri, timeout=2.0, name="drill-poison")
+        while not self.stopping.is_set():
+            try:
+                client.call("probe", "create_note", "poison drill")
+            except GuichetError:
+                pass
+            time.sleep(0.3)
         client.close()
 
     def __enter__(self):
@@ -130,8 +144,9 @@ def test_services_live_through_a_broker_restart_with_calls_in_flight(drill):
         return not _count(probe_db, sa.text("SELECT position FROM outbox WHERE published_at IS NULL"))
 
     wait_for(all_published, timeout=30, interval=0.5, message="outbox published")
-    written = {row.id for row in _count(probe_db, sa.select(notes.c.id))}
-    assert set(load.accepted) | {after} <= written
+    all_notes = _count(probe_db, sa.select(notes.c.id, notes.c.text))
+    written = {row.id for row in all_notes if not row.text.startswith("poison")}
+    assert set(load.accepted) | {after} <= {row.id for row in all_notes}
 
     def handled():
         return {row.note_id for row in _count(listener_db, sa.select(received.c.note_id))} >= written
@@ -145,6 +160,17 @@ def test_services_live_through_a_broker_restart_with_calls_in_flight(drill):
     assert sorted(handled_ids) == sorted(written)
     inbox = _count(listener_db, sa.text("SELECT message_id FROM inbox"))
     assert len(inbox) == len(written)
+
+    # Nor is a failing message lost on its way through the retry queues: each poison note's event reaches
+    # the dead letters (a second copy is possible if the broker went between parking it and the ack).
+    poisoned = {row.message_id for row in _count(probe_db, sa.text(
+        "SELECT message_id FROM outbox WHERE body LIKE '%poison drill%'"))}
+    assert poisoned
+
+    def all_dead_lettered():
+        return {letter["message_id"] for letter in dlq.list_dead_letters(broker.uri, "probelistener")} == poisoned
+
+    wait_for(all_dead_lettered, timeout=30, interval=0.5, message="every poison note dead-lettered")
     client.close()
 
 
