@@ -36,6 +36,17 @@ class GuichetParser(FlaskParser):
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = GuichetParser()
 
+    def problems(self, *statuses: int):
+        """Documents the RFC 9457 problems a route answers, e.g. ``@blp.problems(401, 404, 422)``.
+
+        Each refers to the registered ``application/problem+json`` response of its status
+        (see ``GuichetApi._register_responses``), so every problem is described once."""
+        def decorator(func):
+            for status in statuses:
+                func = self.alt_response(status, response=http.HTTPStatus(status).name)(func)
+            return func
+        return decorator
+
 
 class GuichetApi(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
@@ -86,7 +97,7 @@ def require_json_body() -> None:
         return
     if is_json(request.mimetype):
         return
-    view_func = current_app.view_functions.get(request.endpoint)
+    view_func = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     if request.mimetype in _FORM_TYPES and view_func is not None and accepts_form_body(view_func, request.method):
         return
     raise UnsupportedMediaType()

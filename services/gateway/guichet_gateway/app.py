@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import metrics, ratelimit
@@ -25,6 +26,11 @@ API_DESCRIPTION = (
     "(application/problem+json) dont le champ `type` est stable et le champ `detail` en français.")
 
 
+class FrenchJSONProvider(DefaultJSONProvider):
+    ensure_ascii = False  # French text as UTF-8, not \u escapes
+    sort_keys = False
+
+
 def create_app(settings: GatewaySettings | None = None, rpc_client=None) -> Flask:
     """Build a gateway app; ``rpc_client`` replaces the real RPC client (tests)."""
     settings = settings or GatewaySettings.from_env()
@@ -41,8 +47,7 @@ def create_app(settings: GatewaySettings | None = None, rpc_client=None) -> Flas
                                    "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"}}},
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
-    app.json.ensure_ascii = False  # French text as UTF-8, not \u escapes
-    app.json.sort_keys = False
+    app.json = FrenchJSONProvider(app)
 
     rpc_client = rpc_client if rpc_client is not None else make_rpc_client(settings)
     app.extensions[EXTENSION] = GatewayState(
@@ -64,8 +69,9 @@ def create_app(settings: GatewaySettings | None = None, rpc_client=None) -> Flas
     register_blueprints(app, api, limiter)
 
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
-    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=settings.trusted_proxies)
+    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -117,17 +117,17 @@ def flatten_validation_messages(messages) -> dict:
 
 
 def problem_for_http_exception(error: HTTPException) -> GuichetError:
-    data = getattr(error, "data", None) or {}
+    data: dict = getattr(error, "data", None) or {}
     cause = getattr(error, "exc", None)
     if error.code == 400 and isinstance(cause, (ValueError, UnicodeDecodeError)):
         return InvalidJson()  # webargs' "Invalid JSON body."
-    problem_class = HTTP_PROBLEMS.get(error.code)
-    if problem_class is InvalidInput:
+    problem_class = HTTP_PROBLEMS.get(error.code) if error.code is not None else None
+    if problem_class is None:
+        return OtherHttpError(status=error.code)
+    if issubclass(problem_class, InvalidInput):
         messages = data.get("messages") or data.get("errors")
-        return InvalidInput(errors=flatten_validation_messages(messages) if messages else None)
-    if problem_class is not None:
-        return problem_class()
-    return OtherHttpError(status=error.code)
+        return problem_class(errors=flatten_validation_messages(messages) if messages else None)
+    return problem_class()
 
 
 def _headers_for(error: GuichetError, source: HTTPException | None = None) -> dict:

@@ -86,7 +86,7 @@ class SweptMemoryStorage(MemoryStorage):
         pass
 
     def sweep(self) -> None:
-        self._MemoryStorage__expire_events()
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]  # name-mangled in MemoryStorage
 
     @classmethod
     def _sweep_forever(cls) -> None:
@@ -99,7 +99,10 @@ class SweptMemoryStorage(MemoryStorage):
 def storage_for(uri: str) -> Storage:
     if uri.split("://", 1)[0] == "memory":
         return SweptMemoryStorage()
-    return storage_from_string(uri, wrap_exceptions=True)
+    storage = storage_from_string(uri, wrap_exceptions=True)
+    if not isinstance(storage, Storage):
+        raise ValueError(f"rate-limit storage {uri.split('://', 1)[0]!r} is asynchronous; the gateway needs a sync one")
+    return storage
 
 
 @dataclass

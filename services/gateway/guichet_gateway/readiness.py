@@ -95,8 +95,11 @@ class ReadinessChecker:
 
     def _broker_status(self) -> dict:
         started = time.monotonic()
+        probe = self.broker_probe
         try:
-            self.broker_probe()
+            if probe is None:
+                raise RuntimeError("no broker probe")
+            probe()
         except Exception as error:  # a probe must answer whatever the failure (refused, TLS, bad URI...)
             return {"status": DOWN, "reason": type(error).__name__}
         return {"status": OK, "latency_ms": _milliseconds_since(started)}
