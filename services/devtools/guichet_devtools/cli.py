@@ -12,8 +12,10 @@ import sys
 def register(sub) -> None:
     p = sub.add_parser("mailcatcher", help="development SMTP server keeping mails (SMTP 1025, page 8025)")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--smtp-port", type=int, default=1025)
-    p.add_argument("--http-port", type=int, default=8025)
+    # None: the port of GUICHET_MAILCATCHER_SMTP_PORT / _HTTP_PORT, the ones `guichet run` and the
+    # notifications service are pointed at, so a catcher started by hand is where they send.
+    p.add_argument("--smtp-port", type=int, default=None, help="default: $GUICHET_MAILCATCHER_SMTP_PORT (1025)")
+    p.add_argument("--http-port", type=int, default=None, help="default: $GUICHET_MAILCATCHER_HTTP_PORT (8025)")
     p.set_defaults(func=_cmd_mailcatcher)
 
     p = sub.add_parser("mail", help="print the mails kept by the development mail catcher")
@@ -24,8 +26,13 @@ def register(sub) -> None:
     p.add_argument("--last", type=int, default=20, help="how many (default 20; 0 for all)")
     p.set_defaults(func=_cmd_sms)
 
-    p = sub.add_parser("run", help="run the whole suite for development (make run)")
+    restarts = ("A process that exits is restarted (up to 5 times, then everything stops); "
+                "--no-restart leaves it stopped.")
+    p = sub.add_parser("run", help="run the whole suite for development (make run)",
+                       description="Run the mail catcher, every installed service and the gateway. " + restarts)
     p.add_argument("--no-demo", action="store_true")
+    p.add_argument("--no-restart", action="store_true",
+                   help="leave a process that exits stopped (fault drills: a killed service stays down)")
     p.set_defaults(func=_cmd_run)
 
 
@@ -49,13 +56,14 @@ def _cmd_mailcatcher(args):
     from .mailcatcher import MailCatcher
 
     settings = load_settings()
+    smtp_port = settings.mailcatcher_smtp_port if args.smtp_port is None else args.smtp_port
+    http_port = settings.mailcatcher_http_port if args.http_port is None else args.http_port
     directory = settings.data_dir / "mail"
     town = _town_or_none(settings)
-    catcher = MailCatcher(directory, host=args.host, smtp_port=args.smtp_port, http_port=args.http_port,
+    catcher = MailCatcher(directory, host=args.host, smtp_port=smtp_port, http_port=http_port,
                           sms_files=smsfile.sms_files(town, settings.data_dir) if town is not None else None,
                           timezone=(town or {}).get("timezone") or "Europe/Paris").start()
-    print(f"SMTP on {args.host}:{args.smtp_port}, mails on http://{args.host}:{args.http_port}/ ({directory})",
-          flush=True)
+    print(f"SMTP on {args.host}:{smtp_port}, mails on http://{args.host}:{http_port}/ ({directory})", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

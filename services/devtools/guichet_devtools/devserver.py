@@ -2,7 +2,8 @@
 
 Starts the mail catcher, every installed service (each with its embedded
 outbox relay) and the gateway under gunicorn; prints the URLs; restarts a
-crashed process a few times; stops everything cleanly on Ctrl-C.
+crashed process a few times (not with ``--no-restart``: a fault drill kills a
+process and it must stay down); stops everything cleanly on Ctrl-C.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Child:
         self.log_path = log_dir / f"{name}.log"
         self.popen: subprocess.Popen | None = None
         self.restarts = 0
+        self.exit_reported = False  # --no-restart: its exit was printed once
 
     def start(self):
         log = open(self.log_path, "ab")
@@ -106,9 +108,10 @@ Guichet — {town['name']} — is starting (logs in {log_dir}).
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    restart = not args.no_restart
     try:
         while not stopping.wait(0.5):
-            if not _restart_crashed(children, stopping):
+            if not supervise(children, stopping, restart=restart):
                 break
     finally:
         print("\nStopping…", flush=True)
@@ -118,6 +121,15 @@ Guichet — {town['name']} — is starting (logs in {log_dir}).
             child.wait(20)
         catcher.stop()
         print("Stopped.", flush=True)
+
+
+def supervise(children: list[Child], stopping: threading.Event, *, restart: bool) -> bool:
+    """One look at the children: restart those that exited, or (``restart=False``) only say so once;
+    False when everything must stop."""
+    if restart:
+        return _restart_crashed(children, stopping)
+    _report_exited(children)
+    return True
 
 
 def _restart_crashed(children: list[Child], stopping: threading.Event) -> bool:
@@ -135,6 +147,15 @@ def _restart_crashed(children: list[Child], stopping: threading.Event) -> bool:
         time.sleep(min(2 ** child.restarts, 10))
         child.start()
     return True
+
+
+def _report_exited(children: list[Child]) -> None:
+    """--no-restart: say once that a child exited; it stays down (the drill restarts it by hand)."""
+    for child in children:
+        code = child.exit_code()
+        if code is not None and not child.exit_reported:
+            child.exit_reported = True
+            print(f"{child.name} exited ({code}); not restarted (--no-restart), log: {child.log_path}", flush=True)
 
 
 def _demo_lines() -> list[str]:
