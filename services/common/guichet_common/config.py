@@ -29,6 +29,7 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "GUICHET_GATEWAY_MAX_BODY_BYTES": ("10485760", "Largest request body the gateway accepts (413 above)."),
     "GUICHET_RATELIMIT_STORAGE_URI": ("memory://", "Rate-limit counts: memory:// per worker; redis://host:6379 shared."),
     "GUICHET_RATELIMIT_DEFAULT": ("600/minute", "Default rate limit per client address (limits syntax, ';' separated)."),
+    "GUICHET_RATELIMIT_AUTH": (None, "One limit replacing every authentication limit per client address (login 10/minute, recovery 5/minute, registration 20/hour, token 20/minute, refresh 60/minute): benchmarks, or a town behind a shared NAT."),
     "GUICHET_METRICS_PORT_BASE": ("9300", "Prometheus port of the first service; the others follow in SERVICES order. 0 disables."),
     "GUICHET_METRICS_ADDR": ("127.0.0.1", "Address the metrics endpoints listen on (0.0.0.0 in containers)."),
     "GUICHET_SMS_FILE": (None, "File the development SMS provider writes (a type: file provider without path; read by guichet sms and the mail catcher). Default: $GUICHET_DATA_DIR/sms.jsonl."),

@@ -5,11 +5,12 @@ Why the ``gthread`` worker class:
   ``sync`` workers would serve one request per process at a time, so a few
   slow RPCs would queue every other citizen behind them.
 - ``eventlet``/``gevent`` need the standard library monkey-patched under
-  Flask and pika. The RPC client (guichet_common.rpc_client) is a blocking
-  pika client that keeps one AMQP connection per OS thread
-  (``threading.local``): patched, ``threading.local`` becomes per green
-  thread, so every request would open (and leak) its own AMQP connection;
-  unpatched, pika's blocking socket waits would freeze the whole worker.
+  Flask and the AMQP client. The RPC client (guichet_common.rpc_client) is a
+  blocking py-amqp client (opened through kombu) that keeps one AMQP
+  connection per OS thread (``threading.local``): patched,
+  ``threading.local`` becomes per green thread, so every request would open
+  (and leak) its own AMQP connection; unpatched, py-amqp's blocking socket
+  waits would freeze the whole worker.
 - ``gthread`` runs each request on a real OS thread of a pool: the waits
   release the GIL, so ``workers × threads`` requests wait on services at the
   same time, without patching anything, and each pool thread reuses its own

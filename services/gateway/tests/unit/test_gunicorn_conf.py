@@ -29,6 +29,14 @@ def test_defaults(monkeypatch):
     assert "gthread" in conf.__doc__ and "eventlet" in conf.__doc__
 
 
+def test_the_docstring_names_the_amqp_client_the_rpc_client_uses(monkeypatch):
+    import guichet_common.rpc_client as rpc_client
+
+    conf = load_conf(monkeypatch)
+    assert rpc_client.amqp.__name__ == "amqp"  # py-amqp, through kombu
+    assert "py-amqp" in conf.__doc__ and "pika" not in conf.__doc__
+
+
 def test_values_from_the_environment(monkeypatch):
     conf = load_conf(monkeypatch, GUICHET_GATEWAY_BIND="0.0.0.0:9000", GUICHET_GATEWAY_WORKERS="4",
                      GUICHET_GATEWAY_THREADS="16")
