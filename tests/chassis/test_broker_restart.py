@@ -184,10 +184,10 @@ def _closed_port_uri() -> str:
 
 
 def test_replies_to_an_unreachable_broker_are_dropped_and_logged_once(caplog):
-    from guichet_common.messaging import _ReplyPublisher
+    from guichet_common.messaging import ReplyPublisher
 
-    replies = _ReplyPublisher(_closed_port_uri())
-    with caplog.at_level("WARNING", logger="guichet_common.messaging"):
+    replies = ReplyPublisher(_closed_port_uri())
+    with caplog.at_level("WARNING", logger="guichet_common.messaging.replies"):
         sent = [replies.publish(b"{}", "", "amq.rabbitmq.reply-to.x", str(n)) for n in range(20)]
     assert sent == [False] * 20
     assert [r.getMessage() for r in caplog.records].count(
