@@ -16,6 +16,7 @@ signing keys are used, a private key published by mistake never is.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -105,6 +106,21 @@ def keys_from_jwks(document: Any) -> dict:
         except ValueError:
             continue
     return keys
+
+
+def public_jwks(keys: dict) -> dict:
+    """The JWKS of ``keys`` (kid -> key): each JWK is rebuilt from its public members only (never copied from
+    a document), and a key that is private or not Ed25519 is left out."""
+    published = []
+    for kid, key in sorted(keys.items()):
+        try:
+            jwk = json.loads(OKPAlgorithm.to_jwk(key))
+        except (jwt.InvalidKeyError, TypeError, ValueError):
+            continue
+        if jwk.get("crv") == "Ed25519" and "d" not in jwk:
+            published.append({"kty": jwk["kty"], "crv": jwk["crv"], "x": jwk["x"], "kid": kid, "use": "sig",
+                              "alg": ALGORITHM})
+    return {"keys": published}
 
 
 # --- verifying -------------------------------------------------------------------------

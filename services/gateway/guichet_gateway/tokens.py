@@ -70,6 +70,16 @@ class KeySet:
                                      "Veuillez réessayer dans quelques instants.")
         return key
 
+    def public_jwks(self) -> dict:
+        """The JWKS to publish: the public keys accounts publishes now (fetched again when stale, as for a
+        token); ``ServiceUnavailable`` before a first key set could be loaded."""
+        if self._is_stale():
+            self._refresh_for("")
+        if self._fetched_at is None:
+            raise ServiceUnavailable("Les clés de vérification des jetons sont momentanément indisponibles. "
+                                     "Veuillez réessayer dans quelques instants.")
+        return access_tokens.public_jwks(self._keys)
+
     def _is_stale(self) -> bool:
         return self._fetched_at is None or self.clock() - self._fetched_at >= self.max_age
 

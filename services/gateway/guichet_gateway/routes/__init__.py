@@ -7,7 +7,7 @@ uses ``guichet_gateway.api.Blueprint`` with a url_prefix relative to /api/v1
 """
 from __future__ import annotations
 
-from . import accounts, index, notifications, system
+from . import accounts, index, notifications, system, wellknown
 
 API_V1 = "/api/v1"
 
@@ -17,8 +17,7 @@ V1_BLUEPRINTS = [index.blp, accounts.blp, notifications.blp]
 def register_blueprints(app, api, limiter) -> None:
     # Probes are called every few seconds by the orchestrator and Prometheus: never rate limited.
     limiter.exempt(system.blp)
-    limiter.exempt(system.metrics_blp)
     api.register_blueprint(system.blp)
-    app.register_blueprint(system.metrics_blp)  # text/plain, not part of the JSON API document
+    api.register_blueprint(wellknown.blp)  # /.well-known/jwks.json: at the root, as RFC 8615 puts well-known URIs
     for blueprint in V1_BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=API_V1 + (blueprint.url_prefix or ""))
