@@ -10,12 +10,23 @@ from marshmallow import fields, validate
 
 from guichet_common.errors import InvalidInput
 from guichet_common.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from guichet_contracts.fields import FrenchSchema, Timestamp
+from guichet_contracts.api.notifications import (
+    CHANNELS,
+    AgentNotificationDetail,
+    AgentNotificationPage,
+    CitizenNotificationPage,
+    NotificationPreferences,
+    NotificationTemplate,
+    ResentNotification,
+    SmsReportOutcome,
+    TemplatePreview,
+    Unsubscribed,
+)
+from guichet_contracts.fields import FrenchSchema
 
 from .domain.delivery import NotificationStatus
 
 STATUSES = tuple(status.value for status in NotificationStatus)
-CHANNELS = ("email", "sms")
 
 
 def load(schema: ma.Schema, arguments: dict) -> dict:
@@ -81,91 +92,12 @@ class PreviewArgs(FrenchSchema):
                                                                        error="Canal attendu : email ou sms."))
 
 
-# --- answers --------------------------------------------------------------------------------------
-
-class CitizenNotification(FrenchSchema):
-    id = fields.String()
-    template = fields.String()
-    channel = fields.String(allow_none=True)
-    status = fields.String()
-    reference = fields.String(allow_none=True)
-    subject = fields.String(allow_none=True)
-    created_at = Timestamp()
-    sent_at = Timestamp(allow_none=True)
-    failure_reason = fields.String(allow_none=True)
-
-
-class AgentNotification(CitizenNotification):
-    recipient_account_id = fields.String(allow_none=True)
-    recipient_address = fields.String(allow_none=True)
-    attempts = fields.Integer()
-    provider = fields.String(allow_none=True)
-    failure_code = fields.String(allow_none=True)
-    next_attempt_at = Timestamp(allow_none=True)
-    updated_at = Timestamp()
-
-
-class HistoryLine(FrenchSchema):
-    status = fields.String()
-    detail = fields.String(allow_none=True)
-    at = Timestamp()
-
-
-class AgentNotificationDetail(AgentNotification):
-    history = fields.List(fields.Nested(HistoryLine))
-
-
-class CitizenPage(FrenchSchema):
-    items = fields.List(fields.Nested(CitizenNotification))
-    next_cursor = fields.String(allow_none=True)
-
-
-class AgentPage(FrenchSchema):
-    items = fields.List(fields.Nested(AgentNotification))
-    next_cursor = fields.String(allow_none=True)
-
-
-class Preferences(FrenchSchema):
-    non_essential = fields.Boolean()
-    updated_at = Timestamp(allow_none=True)
-    non_essential_templates = fields.List(fields.String())
-
-
-class Unsubscribed(FrenchSchema):
-    unsubscribed = fields.Boolean()
-    scope = fields.String()
-
-
-class ReportOutcome(FrenchSchema):
-    outcome = fields.String()
-
-
-class Resent(FrenchSchema):
-    id = fields.String()
-    resent_from = fields.String()
-    status = fields.String()
-
-
-class TemplateDescription(FrenchSchema):
-    version = fields.Integer()
-    channels = fields.List(fields.String())
-    essential = fields.Boolean()
-    security = fields.Boolean()
-    required = fields.List(fields.String())
-    optional = fields.List(fields.String())
-
-
-class TemplateSummary(TemplateDescription):
-    name = fields.String()
-    description = fields.String()
-
-
-class Preview(TemplateDescription):
-    template = fields.String()
-    channel = fields.String()
-    subject = fields.String()
-    text = fields.String()
-    html = fields.String()
-    encoding = fields.String()
-    segments = fields.Integer()
-    characters = fields.Integer()
+# --- answers ------------------------------------------------------------------------------------
+# The API's schemas (guichet_contracts.api.notifications), declared by the gateway's routes as well: what the
+# service dumps is what the OpenAPI document describes.
+__all__ = [
+    "load", "StrictBoolean", "PageArgs", "SearchArgs", "PreferencesArgs", "UnsubscribeArgs", "SmsReportArgs",
+    "NotificationArgs", "PreviewArgs",
+    "CitizenNotificationPage", "AgentNotificationPage", "AgentNotificationDetail", "NotificationPreferences",
+    "Unsubscribed", "SmsReportOutcome", "ResentNotification", "NotificationTemplate", "TemplatePreview",
+]

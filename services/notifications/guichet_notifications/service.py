@@ -31,19 +31,19 @@ class NotificationsService(GuichetService):
     def my_notifications(self, cursor=None, limit=None):
         caller = self.caller.require_citizen()
         args = s.load(s.PageArgs(), {"cursor": cursor, "limit": limit})
-        return s.CitizenPage().dump(self.app.history.my_notifications(caller.subject, **args))
+        return s.CitizenNotificationPage().dump(self.app.history.my_notifications(caller.subject, **args))
 
     @rpc
     def my_notification_preferences(self):
         caller = self.caller.require_citizen()
-        return s.Preferences().dump(self.app.preferences.preferences(caller.subject))
+        return s.NotificationPreferences().dump(self.app.preferences.preferences(caller.subject))
 
     @rpc
     def update_my_notification_preferences(self, non_essential=None):
         """Opt in or out of non-essential messages; essential ones are always sent."""
         caller = self.caller.require_citizen()
         args = s.load(s.PreferencesArgs(), {"non_essential": non_essential})
-        return s.Preferences().dump(self.app.preferences.set_preferences(caller.subject, **args))
+        return s.NotificationPreferences().dump(self.app.preferences.set_preferences(caller.subject, **args))
 
     # --- anyone holding an unsubscribe link ------------------------------------------------
     @rpc
@@ -59,7 +59,7 @@ class NotificationsService(GuichetService):
         the provider's report secret is the proof, checked by the use case (constant time), so nothing else on
         the broker can forge a report by calling this RPC (a caller header is not signed)."""
         args = s.load(s.SmsReportArgs(), {"provider": provider, "token": token, "report": report})
-        return s.ReportOutcome().dump(self.app.reports.sms_report(**args))
+        return s.SmsReportOutcome().dump(self.app.reports.sms_report(**args))
 
     # --- agents -------------------------------------------------------------------------
     @rpc
@@ -68,7 +68,7 @@ class NotificationsService(GuichetService):
         self.caller.require_agent(*AGENT_ROLES)
         args = s.load(s.SearchArgs(), {"status": status, "recipient": recipient, "template": template,
                                        "failed": failed, "cursor": cursor, "limit": limit})
-        return s.AgentPage().dump(self.app.history.search(**args))
+        return s.AgentNotificationPage().dump(self.app.history.search(**args))
 
     @rpc
     def get_notification(self, notification_id=None):
@@ -80,15 +80,15 @@ class NotificationsService(GuichetService):
     def resend_notification(self, notification_id=None):
         caller = self.caller.require_agent(*AGENT_ROLES)
         args = s.load(s.NotificationArgs(), {"notification_id": notification_id})
-        return s.Resent().dump(self.app.history.resend(agent_id=caller.subject, **args))
+        return s.ResentNotification().dump(self.app.history.resend(agent_id=caller.subject, **args))
 
     @rpc
     def preview_template(self, name=None, personalisation=None, channel=None):
         self.caller.require_agent(*AGENT_ROLES)
         args = s.load(s.PreviewArgs(), {"name": name, "personalisation": personalisation, "channel": channel})
-        return s.Preview().dump(self.app.templates.preview(**args))
+        return s.TemplatePreview().dump(self.app.templates.preview(**args))
 
     @rpc
     def list_templates(self):
         self.caller.require_agent(*AGENT_ROLES)
-        return s.TemplateSummary(many=True).dump(self.app.templates.summary())
+        return s.NotificationTemplate(many=True).dump(self.app.templates.summary())

@@ -36,31 +36,26 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from guichet_common.errors import GuichetError, InvalidInput
+from guichet_contracts.api import notifications as answers
+from guichet_contracts.api.common import PageQuery
 from guichet_contracts.fields import FrenchSchema
 
 from ..api import Blueprint
 from ..auth import require_agent, require_citizen
+from ..problems import PROBLEM_MIMETYPE
 from ..rpc import rpc_client
+from ..schemas import ProblemSchema
 
 log = logging.getLogger(__name__)
 
 blp = Blueprint("notifications", __name__, url_prefix="", description="Notifications (courriels et SMS)")
 
-STATUSES = ["created", "sending", "sent", "delivered", "temporary-failure", "permanent-failure",
-            "technical-failure"]
-
-
 def _notifications(method, caller, *args, **kwargs):
     return rpc_client().call("notifications", method, *args, kwargs=kwargs, caller=caller)
 
 
-class PageSchema(FrenchSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-
-
-class SearchSchema(PageSchema):
-    status = fields.String(validate=validate.OneOf(STATUSES))
+class SearchSchema(PageQuery):
+    status = fields.String(validate=validate.OneOf(answers.STATUSES))
     recipient = fields.String(validate=validate.Length(min=1, max=254),
                               metadata={"description": "Account id or email address / E.164 number."})
     template = fields.String(validate=validate.Length(min=1, max=100))
@@ -90,30 +85,30 @@ class UnsubscribeFormSchema(FrenchSchema):
 
 class PreviewSchema(FrenchSchema):
     personalisation = fields.Dict(keys=fields.String(), load_default=dict)
-    channel = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["email", "sms"]))
+    channel = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(answers.CHANNELS))
 
 
 @blp.route("/me/notifications")
 class MyNotifications(MethodView):
     @require_citizen
-    @blp.arguments(PageSchema, location="query")
-    @blp.response(200)
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, answers.CitizenNotificationPage)
     def get(self, query, caller):
-        """My notifications (emails and SMS sent to me), newest first."""
-        return _notifications("my_notifications", caller, page=query["page"], page_size=query["page_size"])
+        """My notifications (emails and SMS sent to me), newest first, a page at a time."""
+        return _notifications("my_notifications", caller, cursor=query["cursor"], limit=query["limit"])
 
 
 @blp.route("/me/notification-preferences")
 class MyPreferences(MethodView):
     @require_citizen
-    @blp.response(200)
+    @blp.response(200, answers.NotificationPreferences)
     def get(self, caller):
         """Whether I receive non-essential messages (essential ones are always sent)."""
         return _notifications("my_notification_preferences", caller)
 
     @require_citizen
     @blp.arguments(PreferencesSchema)
-    @blp.response(200)
+    @blp.response(200, answers.NotificationPreferences)
     def patch(self, body, caller):
         """Opt in or out of non-essential messages (reminders, new invoice, request progress, statements)."""
         return _notifications("update_my_notification_preferences", caller, non_essential=body["non_essential"])
@@ -151,16 +146,46 @@ _ESSENTIAL_NOTE = ("<p>Les messages essentiels (sécurité de votre compte, accu
                    "depuis votre espace citoyen, rubrique préférences de notification.</p>")
 
 
+class IncompleteUnsubscribeLink(GuichetError):
+    slug, status, title = "unsubscribe-link-incomplete", 400, "Lien de désinscription incomplet"
+    detail = "Ce lien de désinscription est incomplet : vérifiez qu'il a été copié en entier."
+
+
+def _problem_page(error: GuichetError) -> Response:
+    problem = error.problem()
+    return _page(problem.get("status") or 400, problem.get("title") or "Désinscription impossible",
+                 f"<p>{html.escape(problem.get('detail') or '')}</p>")
+
+
+def _for_browsers_too(status: int, description: str):
+    """Documents the page a browser (``Accept: text/html``) gets instead of the JSON answer or the problem;
+    placed below the decorator documenting that answer, with the same description."""
+    return blp.alt_response(status, schema={"type": "string"}, content_type="text/html", description=description,
+                            success=status < 400)
+
+
+_LINK_PROBLEM = ("Lien incomplet, invalide ou expiré (urn:guichet:problem:unsubscribe-link-incomplete, "
+                 "unsubscribe-link-invalid, unsubscribe-link-expired); pour un navigateur, la page qui l'explique")
+_UNSUBSCRIBED = "Désinscription enregistrée (pour un navigateur : la page qui le confirme)"
+
+
+def _link_problem():
+    """The 400 of both methods: a problem document."""
+    return blp.alt_response(400, schema=ProblemSchema, content_type=PROBLEM_MIMETYPE, description=_LINK_PROBLEM)
+
+
 @blp.route("/notifications/unsubscribe")
 class Unsubscribe(MethodView):
     @blp.arguments(UnsubscribeQuerySchema, location="query")
-    @blp.doc(responses={"200": {"description": "Page de confirmation (text/html)",
-                                "content": {"text/html": {"schema": {"type": "string"}}}}})
+    @blp.response(200, {"type": "string"}, content_type="text/html", description="Page de confirmation")
+    @_link_problem()
+    @_for_browsers_too(400, _LINK_PROBLEM)
     def get(self, query):
         """The page the footer link of a non-essential email opens: a button confirms (nothing changes on GET)."""
         if not query.get("token"):
-            return _page(400, "Lien de désinscription incomplet",
-                         "<p>Ce lien de désinscription est incomplet : vérifiez qu'il a été copié en entier.</p>")
+            if _wants_html():
+                return _problem_page(IncompleteUnsubscribeLink())
+            raise IncompleteUnsubscribeLink()
         return _page(200, "Ne plus recevoir les messages non essentiels", (
             "<p>Vous ne recevrez plus les rappels et informations non essentielles de votre mairie "
             "(rappels, nouvelle facture disponible, avancement de vos demandes, relevés).</p>"
@@ -172,24 +197,26 @@ class Unsubscribe(MethodView):
 
     @blp.arguments(UnsubscribeQuerySchema, location="query")
     @blp.arguments(UnsubscribeFormSchema, location="form")
-    @blp.response(200)
+    @blp.response(200, answers.Unsubscribed, description=_UNSUBSCRIBED)
+    @_for_browsers_too(200, _UNSUBSCRIBED)
+    @_link_problem()
+    @_for_browsers_too(400, _LINK_PROBLEM)
     def post(self, query, form):
         """One-click unsubscribe (RFC 8058) from non-essential messages; idempotent.
 
         The token comes from the link's query string (mail providers) or the form body (the
         confirmation page). An invalid or expired link is a 400 problem
-        (``urn:guichet:problem:unsubscribe-link-invalid`` / ``unsubscribe-link-expired``)."""
+        (``urn:guichet:problem:unsubscribe-link-invalid`` / ``unsubscribe-link-expired``), a page for
+        a browser."""
         token = form.get("token") or query.get("token")
+        if not token:
+            raise InvalidInput(errors={"token": ["Le jeton du lien de désinscription est requis."]})
         try:
-            if not token:
-                raise InvalidInput(errors={"token": ["Le jeton du lien de désinscription est requis."]})
             result = _notifications("unsubscribe", None, token=token)
         except GuichetError as error:
-            if not _wants_html():
-                raise
-            problem = error.problem()
-            return _page(problem.get("status") or 400, problem.get("title") or "Désinscription impossible",
-                         f"<p>{html.escape(problem.get('detail') or '')}</p>")
+            if error.status == 400 and _wants_html():
+                return _problem_page(error)
+            raise
         if _wants_html():
             return _page(200, "Désinscription enregistrée",
                          "<p>Vous ne recevrez plus les messages non essentiels de votre mairie.</p>"
@@ -233,13 +260,13 @@ class SmsReportSchema(FrenchSchema):
 class SmsReports(MethodView):
     @blp.arguments(SmsReportQuerySchema, location="query")
     @blp.arguments(SmsReportSchema)
-    @blp.response(200)
-    @blp.alt_response(403, response="FORBIDDEN",
-                      description="Jeton absent ou invalide (urn:guichet:problem:sms-report-forbidden)")
-    @blp.alt_response(404, response="NOT_FOUND",
-                      description="Fournisseur inconnu (urn:guichet:problem:sms-provider-unknown)")
+    @blp.response(200, answers.SmsReportOutcome)
+    @blp.problems(403, 404)
     def post(self, query, report, provider):
         """An SMS provider's delivery report (its webhook; the secret in ``token``).
+
+        403: the token is missing or wrong (``urn:guichet:problem:sms-report-forbidden``); 404: no such
+        provider (``sms-provider-unknown``).
 
         ``{"outcome": "updated"}`` when the SMS became delivered or failed, ``unchanged`` for a repeat or a
         status with no effect, ``ignored`` for a message Guichet does not know: all acknowledged (200), so the
@@ -253,18 +280,19 @@ class SmsReports(MethodView):
 class AgentNotifications(MethodView):
     @require_agent()
     @blp.arguments(SearchSchema, location="query")
-    @blp.response(200)
+    @blp.response(200, answers.AgentNotificationPage)
     def get(self, query, caller):
         """Search notifications by status, recipient or template; ``failed=true`` for the failed ones."""
         return _notifications("search_notifications", caller, status=query.get("status"),
                               recipient=query.get("recipient"), template=query.get("template"),
-                              failed=query["failed"], page=query["page"], page_size=query["page_size"])
+                              failed=query["failed"], cursor=query["cursor"], limit=query["limit"])
 
 
 @blp.route("/agent/notifications/<string:notification_id>")
 class AgentNotification(MethodView):
     @require_agent()
-    @blp.response(200)
+    @blp.response(200, answers.AgentNotificationDetail)
+    @blp.problems(404)
     def get(self, notification_id, caller):
         """One notification with its status history."""
         return _notifications("get_notification", caller, notification_id=notification_id)
@@ -273,16 +301,19 @@ class AgentNotification(MethodView):
 @blp.route("/agent/notifications/<string:notification_id>/resend")
 class Resend(MethodView):
     @require_agent()
-    @blp.response(202)
+    @blp.response(202, answers.ResentNotification)
+    @blp.problems(404, 409)
     def post(self, notification_id, caller):
-        """Send again (a new notification, same template and personalisation, current contact details)."""
+        """Send again (a new notification, same template and personalisation, current contact details).
+
+        409 when it is still being sent or its content was purged (the town's retention period)."""
         return _notifications("resend_notification", caller, notification_id=notification_id)
 
 
 @blp.route("/agent/notification-templates")
 class Templates(MethodView):
     @require_agent()
-    @blp.response(200)
+    @blp.response(200, answers.NotificationTemplate(many=True))
     def get(self, caller):
         """The templates, their version, channels and personalisation."""
         return _notifications("list_templates", caller)
@@ -292,8 +323,10 @@ class Templates(MethodView):
 class Preview(MethodView):
     @require_agent()
     @blp.arguments(PreviewSchema)
-    @blp.response(200)
+    @blp.response(200, answers.TemplatePreview)
+    @blp.problems(404)
     def post(self, body, name, caller):
-        """Render a template with the given personalisation (nothing is sent)."""
+        """Render a template with the given personalisation (nothing is sent); 422 when the personalisation
+        does not fit the template."""
         return _notifications("preview_template", caller, name=name, personalisation=body["personalisation"],
                               channel=body["channel"])

@@ -5,58 +5,34 @@ should serve them to the cluster only, not to the Internet.
 """
 from __future__ import annotations
 
-import flask
 from flask import current_app
-from marshmallow import fields
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from guichet_contracts.fields import FrenchSchema
+from guichet_contracts.api.system import Liveness, Readiness
 
 from .. import metrics
 from ..api import Blueprint
 from ..problems import problem_response
-from ..schemas import ProblemSchema
 from ..state import EXTENSION
 
 blp = Blueprint("system", __name__, url_prefix="/api", description="Sondes de disponibilité du portail")
-metrics_blp = flask.Blueprint("metrics", __name__, url_prefix="/api")
-
-
-class LivenessSchema(FrenchSchema):
-    status = fields.String(metadata={"example": "ok"})
-
-
-class ComponentSchema(FrenchSchema):
-    status = fields.String(metadata={"description": "ok, down, or the status the service reported"})
-    latency_ms = fields.Float()
-    reason = fields.String(metadata={"description": "Why the component is down"})
-
-
-class ReadinessSchema(FrenchSchema):
-    status = fields.String(metadata={"example": "ok"})
-    broker = fields.Nested(ComponentSchema)
-    services = fields.Dict(keys=fields.String(), values=fields.Nested(ComponentSchema))
-    down = fields.List(fields.String())
-
-
-class NotReadySchema(ProblemSchema):
-    broker = fields.Nested(ComponentSchema)
-    services = fields.Dict(keys=fields.String(), values=fields.Nested(ComponentSchema))
-    down = fields.List(fields.String(), metadata={"description": "Components that are not ok"})
 
 
 @blp.route("/health")
-@blp.response(200, LivenessSchema)
+@blp.response(200, Liveness)
 def health():
     """Liveness: the process answers (neither the broker nor the services are contacted)."""
     return {"status": "ok"}
 
 
 @blp.route("/ready")
-@blp.response(200, ReadinessSchema)
-@blp.alt_response(503, schema=NotReadySchema, content_type="application/problem+json",
-                  description="Un composant au moins est indisponible")
+@blp.response(200, Readiness)
+@blp.problems(503)
 def ready():
-    """Readiness: the broker is reachable and every service answers its health check."""
+    """Readiness: the broker is reachable and every service answers its health check.
+
+    503 (``urn:guichet:problem:not-ready``) when a component is down: the problem names them in its
+    ``broker``, ``services`` and ``down`` members."""
     report = current_app.extensions[EXTENSION].readiness.check()
     components = {key: report[key] for key in ("broker", "services", "down") if key in report}
     if report["ready"]:
@@ -77,6 +53,9 @@ def not_ready_detail(down: list[str]) -> str:
     return "Le portail n'est pas prêt : " + " et ".join(parts) + "."
 
 
-@metrics_blp.route("/metrics")
+@blp.route("/metrics")
+@blp.response(200, {"type": "string"}, content_type=CONTENT_TYPE_LATEST.split(";")[0],
+              description="Prometheus text exposition format")
 def prometheus_metrics():
+    """The gateway's Prometheus metrics: requests by route and status, and their latency."""
     return metrics.exposition()

@@ -1,31 +1,41 @@
 """The notifications routes: the caller passed to the service, queries checked in French."""
 from guichet_common.errors import Forbidden, GuichetError
 
+NOTIFICATION = {"id": "n-1", "template": "reminder", "channel": "email", "status": "sent", "reference": None,
+                "subject": "Rappel", "created_at": "2026-03-02T09:00:00+00:00", "sent_at": None,
+                "failure_reason": None}
 
-def test_my_notifications_needs_a_citizen_and_pages(client, fake_rpc, signing_key, auth_header):
+
+def test_my_notifications_needs_a_citizen_and_pages_by_cursor(client, fake_rpc, signing_key, auth_header):
     assert client.get("/api/v1/me/notifications").status_code == 401
-    fake_rpc.replies[("notifications", "my_notifications")] = lambda **call: {
-        "items": [], "page": call["kwargs"]["page"], "page_size": call["kwargs"]["page_size"], "total": 0}
-    response = client.get("/api/v1/me/notifications?page=2&page_size=5",
-                          headers=auth_header(signing_key.token(sub="acc-9")))
-    assert response.status_code == 200 and response.get_json()["page"] == 2
+    fake_rpc.replies[("notifications", "my_notifications")] = {
+        "items": [{**NOTIFICATION, "recipient_address": "jeanne@example.org"}], "next_cursor": "c-2"}
+    citizen = auth_header(signing_key.token(sub="acc-9"))
+    response = client.get("/api/v1/me/notifications?cursor=c-1&limit=5", headers=citizen)
+    # The answer is the page schema's fields only (an agent's field the service would send is not passed on).
+    assert response.status_code == 200 and response.get_json() == {"items": [NOTIFICATION], "next_cursor": "c-2"}
     call = fake_rpc.calls_to("notifications", "my_notifications")[0]
-    assert call["caller"].subject == "acc-9" and call["kwargs"] == {"page": 2, "page_size": 5}
-    bad = client.get("/api/v1/me/notifications?page_size=1000", headers=auth_header(signing_key.token(sub="acc-9")))
-    assert bad.status_code == 422 and "page_size" in bad.get_json()["errors"]
+    assert call["caller"].subject == "acc-9" and call["kwargs"] == {"cursor": "c-1", "limit": 5}
+    client.get("/api/v1/me/notifications", headers=citizen)
+    assert fake_rpc.calls_to("notifications", "my_notifications")[1]["kwargs"] == {"cursor": None, "limit": 20}
+    for query, field in (("limit=1000", "limit"), ("limit=0", "limit"), ("limit=dix", "limit"),
+                         ("cursor=" + "x" * 1001, "cursor")):
+        bad = client.get("/api/v1/me/notifications?" + query, headers=citizen)
+        assert bad.status_code == 422 and field in bad.get_json()["errors"], query
 
 
 def test_agent_search_resend_and_preview(client, fake_rpc, signing_key, auth_header):
     citizen = auth_header(signing_key.token(sub="acc-1"))
     agent = auth_header(signing_key.token(sub="ag-1", kind="agent", roles=["agent_accueil"]))
     assert client.get("/api/v1/agent/notifications", headers=citizen).status_code == 403
-    fake_rpc.replies[("notifications", "search_notifications")] = {"items": [], "total": 0}
-    response = client.get("/api/v1/agent/notifications?failed=true&template=reminder", headers=agent)
-    assert response.status_code == 200
+    fake_rpc.replies[("notifications", "search_notifications")] = {"items": [], "next_cursor": None}
+    response = client.get("/api/v1/agent/notifications?failed=true&template=reminder&limit=3", headers=agent)
+    assert response.status_code == 200 and response.get_json() == {"items": [], "next_cursor": None}
     assert fake_rpc.calls_to("notifications", "search_notifications")[0]["kwargs"] == {
-        "status": None, "recipient": None, "template": "reminder", "failed": True, "page": 1, "page_size": 20}
+        "status": None, "recipient": None, "template": "reminder", "failed": True, "cursor": None, "limit": 3}
     assert client.get("/api/v1/agent/notifications?status=perdu", headers=agent).status_code == 422
-    fake_rpc.replies[("notifications", "resend_notification")] = {"id": "n-2", "resent_from": "n-1"}
+    fake_rpc.replies[("notifications", "resend_notification")] = {"id": "n-2", "resent_from": "n-1",
+                                                                   "status": "created"}
     response = client.post("/api/v1/agent/notifications/n-1/resend", headers=agent)
     assert response.status_code == 202 and response.get_json()["id"] == "n-2"
     fake_rpc.replies[("notifications", "preview_template")] = lambda **call: {"subject": call["kwargs"]["name"]}
@@ -112,7 +122,12 @@ def test_the_footer_link_shows_a_confirmation_page_and_never_unsubscribes_on_get
     assert page.headers["Referrer-Policy"] == "no-referrer" and "default-src 'none'" in page.headers[
         "Content-Security-Policy"]
     assert not fake_rpc.calls_to("notifications", "unsubscribe")
-    assert client.get("/api/v1/notifications/unsubscribe").status_code == 400
+    # An incomplete link: a page for a browser, a problem document for any other client.
+    incomplete = client.get("/api/v1/notifications/unsubscribe", headers={"Accept": "text/html"})
+    assert incomplete.status_code == 400 and "Lien de désinscription incomplet" in incomplete.get_data(as_text=True)
+    incomplete = client.get("/api/v1/notifications/unsubscribe")
+    assert incomplete.status_code == 400 and incomplete.mimetype == "application/problem+json"
+    assert incomplete.get_json()["type"] == "urn:guichet:problem:unsubscribe-link-incomplete"
     # The browser posts the form: it gets a page back, not JSON.
     browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
     done = client.post("/api/v1/notifications/unsubscribe", data={"token": "v1.a.b", "List-Unsubscribe": "One-Click"},

@@ -19,9 +19,11 @@ def test_the_document_is_openapi_3_with_every_api_route_under_v1(client):
     assert document["info"]["license"]["identifier"] == "AGPL-3.0-or-later"
     paths = set(document["paths"])
     assert f"{API_V1}/" in paths
-    assert {"/api/health", "/api/ready"} <= paths
-    assert all(path.startswith(API_V1 + "/") for path in paths - {"/api/health", "/api/ready", "/.well-known/jwks.json"})
-    assert "/api/metrics" not in paths
+    probes = {"/api/health", "/api/ready", "/api/metrics"}
+    assert probes <= paths
+    assert all(path.startswith(API_V1 + "/") for path in paths - probes - {"/.well-known/jwks.json"})
+    # The Prometheus exposition is text, and documented so.
+    assert list(document["paths"]["/api/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
 
 
 def test_errors_are_documented_as_problem_documents(client):
@@ -51,9 +53,13 @@ def test_protected_routes_declare_the_bearer_token_and_401_403(client):
 
 
 def test_the_not_ready_answer_is_documented(client):
-    responses = spec(client)["paths"]["/api/ready"]["get"]["responses"]
-    assert set(responses) == {"200", "503", "default"} or {"200", "503"} <= set(responses)
-    assert "application/problem+json" in responses["503"]["content"]
+    document = spec(client)
+    responses = document["paths"]["/api/ready"]["get"]["responses"]
+    assert set(responses) == {"200", "503", "default"}
+    not_ready = document["components"]["responses"][responses["503"]["$ref"].rsplit("/", 1)[1]]
+    assert not_ready["content"] == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    # The problem names what is down: the members the readiness problem carries are declared.
+    assert {"broker", "services", "down"} <= set(document["components"]["schemas"]["Problem"]["properties"])
 
 
 def test_every_reference_resolves(client):

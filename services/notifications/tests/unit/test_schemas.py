@@ -37,7 +37,7 @@ def test_missing_arguments_take_their_defaults():
 
 
 def test_a_citizen_gets_no_agent_field_and_nobody_the_content():
-    citizen = s.CitizenPage().dump({"items": [ROW], "next_cursor": None})
+    citizen = s.CitizenNotificationPage().dump({"items": [ROW], "next_cursor": None})
     assert citizen == {"items": [{"id": "n-1", "template": "reminder", "channel": "email", "status": "sent",
                                   "reference": "R-1", "subject": "Rappel", "created_at": AT.isoformat(),
                                   "sent_at": AT.isoformat(), "failure_reason": None}], "next_cursor": None}
@@ -46,3 +46,10 @@ def test_a_citizen_gets_no_agent_field_and_nobody_the_content():
     assert agent["recipient_address"] == "jeanne@example.org" and agent["next_attempt_at"] is None
     assert agent["history"] == [{"status": "sent", "detail": "250", "at": AT.isoformat()}]
     assert not {"personalisation", "body", "message_id"} & set(agent)
+
+
+def test_the_api_lists_the_statuses_the_service_knows():
+    from guichet_contracts.api.notifications import STATUSES
+    from guichet_notifications.domain.delivery import NotificationStatus
+
+    assert STATUSES == tuple(status.value for status in NotificationStatus)
