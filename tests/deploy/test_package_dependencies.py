@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Distributions a package declares without importing them, and why.
 RUNTIME_ONLY = {
     "guichet-common": {
+        "cryptography": "PyJWT's Ed25519 keys and EdDSA signatures (jwt.algorithms.OKPAlgorithm exists only with it)",
         "psycopg": "the PostgreSQL driver SQLAlchemy loads from the postgresql+psycopg:// URLs",
         "psycopg-binary": "psycopg's compiled implementation (no libpq or compiler in the image)",
         "tzdata": "the time zone database zoneinfo falls back to where the system has none",
