@@ -81,17 +81,23 @@ def _extra_files(expected: dict[str, str], root: Path) -> list[str]:
                   if f"{JSONSCHEMA_DIRNAME}/{path.name}" not in expected)
 
 
+def _differences(files: dict[str, str], root: Path) -> list[tuple[str, str]]:
+    """(path, "missing" or "out of date") of each generated file whose copy on disk is not what it should be."""
+    found = []
+    for relative, content in files.items():
+        path = root / relative
+        if not path.is_file():
+            found.append((relative, "missing"))
+        elif path.read_text(encoding="utf-8") != content:
+            found.append((relative, "out of date"))
+    return found
+
+
 def stale_files(root: Path | None = None, files: dict[str, str] | None = None) -> list[str]:
     """Descriptions of the files that differ from what generation gives (empty: up to date)."""
     root = CONTRACTS_DIR if root is None else root
     files = render() if files is None else files
-    problems = []
-    for relative, content in files.items():
-        path = root / relative
-        if not path.is_file():
-            problems.append(f"{relative} (missing)")
-        elif path.read_text(encoding="utf-8") != content:
-            problems.append(f"{relative} (out of date)")
+    problems = [f"{relative} ({state})" for relative, state in _differences(files, root)]
     problems.extend(f"{relative} (no contract produces it any more)" for relative in _extra_files(files, root))
     return problems
 
@@ -101,12 +107,10 @@ def write(root: Path | None = None, files: dict[str, str] | None = None) -> list
     root = CONTRACTS_DIR if root is None else root
     files = render() if files is None else files
     changed = []
-    for relative, content in files.items():
+    for relative, _ in _differences(files, root):
         path = root / relative
-        if path.is_file() and path.read_text(encoding="utf-8") == content:
-            continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+        path.write_text(files[relative], encoding="utf-8")
         changed.append(f"wrote {relative}")
     for relative in _extra_files(files, root):
         (root / relative).unlink()
