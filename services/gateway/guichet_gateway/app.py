@@ -5,7 +5,7 @@ from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import metrics, ratelimit
+from . import docs, metrics, ratelimit
 from .api import GuichetApi, require_json_body
 from .problems import register_error_handlers
 from .readiness import ReadinessChecker, broker_probe_for
@@ -15,11 +15,6 @@ from .rpc import make_rpc_client
 from .settings import GatewaySettings
 from .state import EXTENSION, GatewayState
 from .tokens import KeySet, TokenVerifier
-
-# The documentation page loads Swagger UI's JavaScript and CSS from this public CDN (pinned
-# version): acceptable for a developer page, and the API itself serves no third-party code.
-# A deployment that forbids it can set OPENAPI_SWAGGER_UI_PATH to None or host the files.
-SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.18.2/"
 
 API_DESCRIPTION = (
     "API du portail citoyen Guichet. Les erreurs sont des documents RFC 9457 "
@@ -41,8 +36,8 @@ def create_app(settings: GatewaySettings | None = None, rpc_client=None) -> Flas
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_CDN,
+        # /api/docs is guichet_gateway.docs' page: Swagger UI served by the gateway itself, not from a CDN.
+        OPENAPI_SWAGGER_UI_PATH=None,
         API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION,
                                    "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"}}},
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -67,6 +62,7 @@ def create_app(settings: GatewaySettings | None = None, rpc_client=None) -> Flas
     api = GuichetApi(app)
     register_error_handlers(app)
     register_blueprints(app, api, limiter)
+    app.register_blueprint(docs.blp)
 
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]

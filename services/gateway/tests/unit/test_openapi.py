@@ -1,7 +1,9 @@
 """The OpenAPI document and its documentation page."""
 import json
+import re
+from urllib.parse import urlsplit
 
-from guichet_gateway.app import SWAGGER_UI_CDN
+from guichet_gateway import docs
 from guichet_gateway.routes import API_V1
 
 
@@ -82,12 +84,30 @@ def test_every_reference_resolves(client):
             target = target[part]
 
 
-def test_the_documentation_page_loads_swagger_ui_from_the_pinned_cdn(client):
+def test_the_documentation_page_loads_swagger_ui_from_the_gateway_only(client):
     response = client.get("/api/docs")
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
-    assert f"{SWAGGER_UI_CDN}swagger-ui-bundle.js" in page
-    assert "/api/openapi.json" in page
+    assert "data-openapi='/api/openapi.json'" in page
+    references = re.findall(r"(?:src|href)='([^']*)'", page)
+    assert {"/api/docs/assets/swagger-ui-bundle.js", "/api/docs/assets/swagger-ui.css",
+            "/api/docs/assets/guichet-docs.js"} <= set(references)
+    # Same origin only: no scheme, no host, and no inline script for the policy to allow.
+    assert all(not urlsplit(url).scheme and not urlsplit(url).netloc for url in references)
+    assert "<script>" not in page and "script-src 'self';" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    for url in references:
+        asset = client.get(url)
+        assert asset.status_code == 200 and asset.get_data(), url
+    assert client.get("/api/docs/assets/guichet-docs.js").mimetype == "text/javascript"
+    # Swagger UI's online validator would send the document's address to a third party.
+    assert "validatorUrl: null" in client.get("/api/docs/assets/guichet-docs.js").get_data(as_text=True)
+    assert docs.swagger_ui_version().startswith("v5.")  # Swagger UI 5 reads OpenAPI 3.1
+
+
+def test_only_swagger_ui_files_are_served(client):
+    for name in ("VERSION", "LICENSE", "oauth2-redirect.html", "..%2Fflask_swagger_ui.py", "swagger-ui.js"):
+        assert client.get(f"/api/docs/assets/{name}").status_code == 404, name
 
 
 def test_rate_limited_routes_keep_their_documentation(client):
