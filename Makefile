@@ -1,5 +1,5 @@
 # Guichet — the two commands: `make run` (whole suite) and `make test` (lint, then all tests).
-# Also: `make lint` (ruff + mypy), `make venv`, `make migrate`, `make contracts`, `make bench`, `make clean`.
+# Also: `make lint` (ruff + mypy), `make venv`, `make migrate`, `make contracts`, `make bench`, `make drill`, `make clean`.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,7 +8,7 @@ PACKAGES := contracts services/common services/accounts services/demarches servi
 
 export GUICHET_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test test-sqlite test-postgresql venv broker migrate contracts bench clean lint
+.PHONY: run test test-sqlite test-postgresql venv broker migrate contracts bench drill clean lint
 
 $(BIN)/.installed: requirements.txt requirements-devtools.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	./scripts/bootstrap-python.sh $(PYTHON)
@@ -53,6 +53,10 @@ contracts: venv
 bench: venv broker
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
+
+# The fault drill (bench/drill.py): the suite on a private RabbitMQ node under load, one fault at a time.
+drill: venv
+	$(BIN)/python -m bench.drill
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
