@@ -4,6 +4,7 @@ from __future__ import annotations
 from guichet_common.auth import Caller
 from guichet_common.errors import Conflict, InvalidInput, NotFound
 from guichet_contracts import types
+from guichet_contracts.api.common import AUDIT_DEFAULT_LIMIT, DEFAULT_LIMIT
 
 from .. import schemas
 from ..domain import messages as msg
@@ -92,15 +93,16 @@ class Agents(UseCases):
             raise InvalidInput(msg.TOTP_INVALID, errors={"totp_code": [msg.TOTP_INVALID]})
         return step
 
-    def agent_search(self, caller: Caller, query: str | None = None, status: str | None = None,
-                     page: int = 1, page_size: int = 20) -> dict:
+    def agent_search(self, caller: Caller, query: str | None = None, status: str | None = None, *,
+                     cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> dict:
+        """One page of the citizen accounts matching ``query`` (name, email, login) and ``status``, newest
+        first: ``{items, next_cursor}``. The search is audited (its status filter, not the words searched)."""
         caller.require_agent("account_validator")
-        page, page_size = max(1, int(page or 1)), min(100, max(1, int(page_size or 20)))
         with self.work() as (uow, repos):
-            total, rows = repos.accounts.search(query, status, page=page, page_size=page_size)
-            self.audit(repos, caller.subject, "search_accounts", None, {"status": status, "page": page})
+            page = repos.accounts.search(query, status, cursor=cursor, limit=limit)
+            self.audit(repos, caller.subject, "search_accounts", None, {"status": status, "next_page": bool(cursor)})
             uow.commit()
-        return {"total": total, "page": page, "page_size": page_size, "items": [account_summary(r) for r in rows]}
+        return page.to_dict(account_summary)
 
     def agent_validate(self, caller: Caller, account_id: str) -> dict:
         caller.require_agent("account_validator")
@@ -122,8 +124,9 @@ class Agents(UseCases):
             uow.commit()
         return {"account_id": row.id, "status": ACTIVE}
 
-    def agent_audit(self, caller: Caller, limit: int = 50) -> list[dict]:
+    def agent_audit(self, caller: Caller, *, cursor: str | None = None, limit: int = AUDIT_DEFAULT_LIMIT) -> dict:
+        """One page of the agents' actions, newest first: ``{items, next_cursor}``."""
         caller.require_agent("administrator")
         with self.work() as (_, repos):
-            rows = repos.agents.audit_latest(min(500, int(limit)))
-        return [dict(r._mapping) for r in rows]
+            page = repos.agents.audit_page(cursor=cursor, limit=limit)
+        return page.to_dict(lambda row: dict(row._mapping))

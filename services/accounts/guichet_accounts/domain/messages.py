@@ -16,6 +16,38 @@ possible, built from the seeds' own sentences.
 """
 from __future__ import annotations
 
+# The words of the forms the gateway documents too are the accounts API contract's (worded once there).
+from guichet_contracts.api.accounts import (
+    ACCOUNT_TYPE_INVALID as ACCOUNT_TYPE_INVALID,
+)
+from guichet_contracts.api.accounts import (
+    ACCOUNT_TYPES as ACCOUNT_TYPES,
+)
+from guichet_contracts.api.accounts import (
+    CGU_REQUIRED as CGU_REQUIRED,
+)
+from guichet_contracts.api.accounts import (
+    CIVILITIES as CIVILITIES,
+)
+from guichet_contracts.api.accounts import (
+    CIVILITY_INVALID as CIVILITY_INVALID,
+)
+from guichet_contracts.api.accounts import (
+    COMMUNICATION_INVALID as COMMUNICATION_INVALID,
+)
+from guichet_contracts.api.accounts import (
+    COMMUNICATION_MODES as COMMUNICATION_MODES,
+)
+from guichet_contracts.api.accounts import (
+    EMAIL_NEEDED_NOTICE as EMAIL_NEEDED_NOTICE,
+)
+from guichet_contracts.api.accounts import (
+    SECURITY_QUESTION_UNKNOWN as SECURITY_QUESTION_UNKNOWN,
+)
+from guichet_contracts.api.accounts import (
+    SECURITY_QUESTIONS as SECURITY_QUESTIONS,
+)
+
 # The generic field messages are the French field kit's (guichet_contracts), the same words everywhere.
 from guichet_contracts.french_messages import (
     DATE_INVALID as DATE_INVALID,
@@ -201,7 +233,6 @@ ACCOUNT_NOT_VALIDATED = (  # composed + seed: 003 sentence
 # --------------------------------------------------------------------------
 
 REQUIRED_FIELDS_NOTICE = "Tous les champs suffixés d'une * sont obligatoires"  # seed: 002
-EMAIL_NEEDED_NOTICE = "Attention ! Pour toute demande, une adresse courriel est nécessaire."  # seed: 001
 
 # Field labels as the seeds print them (used by clients and in error texts).
 FIELD_LABELS = {
@@ -240,18 +271,9 @@ FIELD_LABELS = {
     "captcha_answer": "Recopiez les caractères de l'image",  # seed: 004
 }
 
-CIVILITIES = {"monsieur": "Monsieur", "madame": "Madame"}  # seed: 004 shows « Monsieur »
-ACCOUNT_TYPES = {  # seed: 000 (« Vous êtes un particulier / un professionnel / une association »)
-    "particulier": "Vous êtes un particulier",
-    "professionnel": "Vous êtes un professionnel",
-    "association": "Vous êtes une association",
-}
-# seed: 003 — « choisir un mode de communication lié à vos démarches : courriel, téléphone, SMS »
-COMMUNICATION_MODES = {"email": "courriel", "phone": "téléphone", "sms": "SMS"}
 
 # Generic field errors (marshmallow's English defaults replaced).
 
-CIVILITY_INVALID = "Choisissez une civilité : Monsieur ou Madame."  # composed
 THIRD_NAME_WITHOUT_SECOND = "Renseignez le 2nd prénom avant le 3eme prénom."  # composed
 
 BIRTH_DATE_IN_FUTURE = "La date de naissance ne peut pas être dans le futur."  # composed
@@ -274,15 +296,12 @@ STREET_OR_LIEU_DIT_REQUIRED = (  # composed from the seed 002 labels
     "Renseignez le numéro et le libellé de la voie, ou le lieu-dit."
 )
 
-ACCOUNT_TYPE_INVALID = "Choisissez un type de compte : particulier, professionnel ou association."  # composed
 SIRET_REQUIRED = "Le numéro SIRET est obligatoire pour un compte professionnel."  # composed
 SIRET_ONLY_PRO = "Le numéro SIRET ne concerne que les comptes professionnels et les associations."  # composed
 RNA_REQUIRED = "Le numéro RNA est obligatoire pour un compte association."  # composed
 RNA_ONLY_ASSOCIATION = "Le numéro RNA ne concerne que les comptes association."  # composed
 
-COMMUNICATION_INVALID = "Choisissez un mode de communication : courriel, téléphone ou SMS."  # composed from seed 003
 
-CGU_REQUIRED = "Vous devez accepter les conditions générales d'utilisation."  # composed
 
 # seed: 002 — Saint-Joseph's explanation next to the security question.
 SECURITY_QUESTION_NOTICE = (
@@ -294,20 +313,9 @@ SECURITY_QUESTION_NOTICE = (
 SECURITY_QUESTION_REQUIRED = (
     "Vous devez choisir une question dans la liste déroulante et fournir la réponse qui lui correspond."
 )
-SECURITY_QUESTION_UNKNOWN = "Choisissez une question dans la liste."  # composed
 SECURITY_QUESTION_OFF = "Cette commune n'utilise pas de question de sécurité."  # composed
 SECURITY_ANSWER_TOO_SHORT = "La réponse doit contenir au minimum {min} caractères."  # composed
 
-# The list of security questions (seed 002 shows a « liste déroulante » but not
-# its content; these are composed and a town may replace them).
-SECURITY_QUESTIONS = {
-    "first_pet": "Quel est le nom de votre premier animal de compagnie ?",
-    "primary_school": "Quel est le nom de votre école primaire ?",
-    "childhood_friend": "Quel est le prénom de votre meilleur ami d'enfance ?",
-    "childhood_nickname": "Quel était votre surnom quand vous étiez enfant ?",
-    "first_car": "Quelle était la marque de votre première voiture ?",
-    "parents_meeting_town": "Dans quelle ville vos parents se sont-ils rencontrés ?",
-}
 
 # seed: 004 — captcha field label; seed 002 says « Saisir le texte de l'image ».
 CAPTCHA_LABEL = "Recopiez les caractères de l'image"

@@ -69,19 +69,9 @@ from datetime import date
 
 from marshmallow import ValidationError, missing, post_load, validates_schema
 
+from guichet_contracts.api import accounts as api
 from guichet_contracts.fields import (
-    Choice,
-    Commune,
-    Day,
-    Email,
-    Flag,
-    FrenchSchema,
     Group,
-    Name,
-    Phone,
-    Rna,
-    Siret,
-    Text,
     add_error,
 )
 from guichet_contracts.identifiers import PHONE_KINDS
@@ -186,21 +176,12 @@ def is_france(country: str | None) -> bool:
 # Registration
 # --------------------------------------------------------------------------
 
-class PhonesSchema(FrenchSchema):
-    personal = Phone()  # « Téléphone personnel (ex. : 0102030405) », seed 002
-    mobile = Phone(mobile=True)  # « Téléphone portable (ex. : 0606060605) », seed 002
-    office = Phone()  # « Téléphone bureau (ex. : 0102030405) », seed 002
+# The fields of the forms are the accounts API contract's (the gateway documents them); the rules are here.
+PhonesSchema = api.Phones
 
 
-class AddressSchema(FrenchSchema):
-    apartment = Text(max_length=38)  # « N° App - Etage - Couloir - Esc », seed 002
-    building = Text(max_length=38)  # « Entrée - Batiment - Résidence », seed 002
-    street_number = Text(max_length=10)  # « Numéro de voie », seed 002
-    street_name = Text(max_length=100)  # « Libellé de la voie », seed 002
-    lieu_dit = Text(max_length=38)  # « Lieu Dit ou Service », seed 002
-    postal_code = Text(required=True, max_length=12)  # « Code Postal * », seed 002
-    locality = Text(required=True, max_length=100)  # « Localité * », seed 002
-    country = Text(load_default=FRANCE, max_length=60)  # « Pays », seed 002
+class AddressSchema(api.Address):
+    """An address: a street or a lieu-dit, a French postal code of 5 digits (« France » by default)."""
 
     @validates_schema(skip_on_field_errors=False)
     def _address_rules(self, data, **kwargs):
@@ -225,32 +206,10 @@ class AddressSchema(FrenchSchema):
         return data
 
 
-class RegistrationSchema(FrenchSchema):
+class RegistrationSchema(api.Registration):
     """The registration form (issue 4, seeds 002 and 004). Build one per town: ``RegistrationSchema(rules)``."""
 
-    account_type = Choice(ACCOUNT_TYPES, error=msg.ACCOUNT_TYPE_INVALID, load_default="particulier")
-    civility = Choice(CIVILITIES, error=msg.CIVILITY_INVALID, required=True)
-    birth_name = Name(required=True)
-    usage_name = Name()
-    first_name = Name(required=True)
-    second_first_name = Name()
-    third_first_name = Name()
-    birth_date = Day(required=True)
-    birth_country = Text(max_length=60)
-    birth_commune = Commune(max_length=100)
-    birth_department = Text(max_length=3)
-    email = Email(required=True, error_messages={"required": msg.EMAIL_NEEDED_NOTICE})
-    phones = Group(PhonesSchema, load_default=dict)
     address = Group(AddressSchema, allow_none=True, load_default=None)
-    organisation_name = Text(max_length=200)
-    siret = Siret(max_length=20)
-    rna = Rna(max_length=20)
-    communication_preference = Choice(COMMUNICATION_MODES, error=msg.COMMUNICATION_INVALID, load_default="email")
-    cgu_accepted = Flag(required=True, error_messages={"required": msg.CGU_REQUIRED, "null": msg.CGU_REQUIRED})
-    security_question = Choice(tuple(msg.SECURITY_QUESTIONS), error=msg.SECURITY_QUESTION_UNKNOWN)
-    security_answer = Text(max_length=100)
-    captcha_id = Text(max_length=64)
-    captcha_answer = Text(max_length=32)
 
     def __init__(self, rules: RegistrationRules | None = None, *, today: date | None = None, **kwargs):
         super().__init__(**kwargs)

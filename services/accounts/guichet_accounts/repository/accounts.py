@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from guichet_common.pagination import Page, paginate
+
 from ..domain.logins import looks_like_email, normalise_login
 from ..domain.registration import AWAITING_ACTIVATION
 from ..models import accounts, social_data
@@ -68,14 +70,10 @@ class AccountRepository:
         return self.session.execute(sa.select(accounts.c.id, accounts.c.login).where(
             accounts.c.email == email, accounts.c.login.is_not(None))).all()
 
-    def search(self, query: str | None, status: str | None, *, page: int, page_size: int) -> tuple[int, list]:
-        """How many accounts match, and one page of them, newest first."""
-        where = _search_filters(query, status)
-        total = self.session.execute(sa.select(sa.func.count()).select_from(accounts).where(*where)).scalar_one()
-        rows = self.session.execute(sa.select(accounts).where(*where)
-                                    .order_by(accounts.c.created_at.desc(), accounts.c.id)
-                                    .limit(page_size).offset((page - 1) * page_size)).all()
-        return total, rows
+    def search(self, query: str | None, status: str | None, *, cursor: str | None, limit: int) -> Page:
+        """One page of the accounts that match, newest first (``guichet_common.pagination``)."""
+        return paginate(self.session, sa.select(accounts).where(*_search_filters(query, status)),
+                        order_by=[accounts.c.created_at.desc(), accounts.c.id], cursor=cursor, limit=limit)
 
     # --- social data ------------------------------------------------------------------------
 

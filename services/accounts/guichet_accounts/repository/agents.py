@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from guichet_common.pagination import Page, paginate
+
 from ..domain.logins import normalise_login
 from ..models import agents, audit_log
 
@@ -30,5 +32,7 @@ class AgentRepository:
         self.session.execute(audit_log.insert().values(agent_id=agent_id, action=action, target=target, at=at,
                                                        details=details))
 
-    def audit_latest(self, limit: int) -> list:
-        return self.session.execute(sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)).all()
+    def audit_page(self, *, cursor: str | None, limit: int) -> Page:
+        """One page of the audit log, newest first (``guichet_common.pagination``)."""
+        return paginate(self.session, sa.select(audit_log), order_by=[audit_log.c.id.desc()], cursor=cursor,
+                        limit=limit)

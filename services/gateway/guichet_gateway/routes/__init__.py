@@ -7,11 +7,13 @@ uses ``guichet_gateway.api.Blueprint`` with a url_prefix relative to /api/v1
 """
 from __future__ import annotations
 
-from . import accounts, index, notifications, system, wellknown
+from . import accounts, agents, index, me, notifications, system, wellknown
 
 API_V1 = "/api/v1"
 
 V1_BLUEPRINTS = [index.blp, accounts.blp, notifications.blp]
+# accounts.blp also carries the routes of these modules (one OpenAPI tag, one endpoint namespace).
+ACCOUNTS_ROUTE_MODULES = (accounts, me, agents)
 
 
 def register_blueprints(app, api, limiter) -> None:

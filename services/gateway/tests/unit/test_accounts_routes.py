@@ -154,7 +154,8 @@ def test_csv_import_is_for_administrators_and_checks_the_file(client, fake_rpc, 
 
 def test_family_file_reference_and_audit_routes(client, fake_rpc, signing_key, auth_header):
     fake_rpc.replies[("accounts", "agent_set_family_file")] = {"account_id": "a-1", "family_file_ref": "F-1"}
-    fake_rpc.replies[("accounts", "agent_audit")] = [{"agent_id": "ag-1", "action": "login"}]
+    fake_rpc.replies[("accounts", "agent_audit")] = {"items": [{"agent_id": "ag-1", "action": "login"}],
+                                                     "next_cursor": None}
     regisseur = auth_header(signing_key.token(sub="ag-3", kind="agent", roles=["regisseur"]))
     voirie = auth_header(signing_key.token(sub="ag-4", kind="agent", roles=["voirie"]))
     admin = auth_header(signing_key.token(sub="ag-1", kind="agent", roles=["administrator"]))
@@ -168,8 +169,10 @@ def test_family_file_reference_and_audit_routes(client, fake_rpc, signing_key, a
     assert client.get("/api/v1/agent/audit", headers=regisseur).status_code == 403
     audit = client.get("/api/v1/agent/audit?limit=10", headers=admin)
     assert audit.status_code == 200 and audit.get_json()["items"][0]["action"] == "login"
-    assert fake_rpc.calls_to("accounts", "agent_audit")[0]["kwargs"] == {"limit": 10}
-    assert client.get("/api/v1/agent/audit?limit=5000", headers=admin).status_code == 422
+    assert fake_rpc.calls_to("accounts", "agent_audit")[0]["kwargs"] == {"cursor": None, "limit": 10}
+    assert client.get("/api/v1/agent/audit?limit=101", headers=admin).status_code == 422
+    client.get("/api/v1/agent/audit", headers=admin)
+    assert fake_rpc.calls_to("accounts", "agent_audit")[1]["kwargs"] == {"cursor": None, "limit": 50}
 
 
 def test_school_routes_are_for_enfance_agents(client, fake_rpc, signing_key, auth_header):
@@ -186,3 +189,80 @@ def test_school_routes_are_for_enfance_agents(client, fake_rpc, signing_key, aut
     assert client.put(url, json={"school_year": "x" * 20}, headers=enfance).status_code == 422
     assert client.delete(url, headers=enfance).status_code == 200
     assert fake_rpc.calls_to("accounts", "agent_set_school")[-1]["kwargs"]["school"] is None
+
+
+def test_agent_search_is_paged_by_cursor(client, fake_rpc, signing_key, auth_header):
+    summary = {"account_id": "a-1", "status": "active", "account_type": "particulier", "provisioned": False,
+               "civility": None, "first_name": "Jeanne", "birth_name": "Martin", "usage_name": None,
+               "email": None, "login": "jeanne.martin", "created_at": "2026-03-04T10:00:00+00:00"}
+    pages = {None: {"items": [summary], "next_cursor": "c2"}, "c2": {"items": [], "next_cursor": None}}
+    fake_rpc.replies[("accounts", "agent_search")] = lambda kwargs, **call: pages[kwargs["cursor"]]
+    validator = auth_header(signing_key.token(sub="ag-2", kind="agent", roles=["account_validator"]))
+    first = client.get("/api/v1/agent/accounts?q=martin&limit=1", headers=validator)
+    assert first.status_code == 200 and first.get_json() == {"items": [summary], "next_cursor": "c2"}
+    second = client.get("/api/v1/agent/accounts?limit=1&cursor=" + first.get_json()["next_cursor"], headers=validator)
+    assert second.get_json() == {"items": [], "next_cursor": None}
+    assert [call["kwargs"] for call in fake_rpc.calls_to("accounts", "agent_search")] == [
+        {"query": "martin", "status": None, "cursor": None, "limit": 1},
+        {"query": None, "status": None, "cursor": "c2", "limit": 1}]
+    for bad in ("limit=0", "limit=101", "cursor=" + "x" * 1001, "status=deleted"):
+        refused = client.get("/api/v1/agent/accounts?" + bad, headers=validator)
+        assert refused.status_code == 422 and refused.mimetype == "application/problem+json", bad
+    assert len(fake_rpc.calls_to("accounts", "agent_search")) == 2
+
+
+def test_a_bad_cursor_refused_by_the_service_is_a_french_422(client, fake_rpc, signing_key, auth_header):
+    from guichet_common.errors import InvalidInput
+    from guichet_common.pagination import BAD_CURSOR
+
+    fake_rpc.replies[("accounts", "agent_audit")] = InvalidInput(errors={"cursor": [BAD_CURSOR]})
+    admin = auth_header(signing_key.token(sub="ag-1", kind="agent", roles=["administrator"]))
+    response = client.get("/api/v1/agent/audit?cursor=forged", headers=admin)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"] == {"cursor": [BAD_CURSOR]}
+
+
+def test_answers_hold_the_documented_fields_only(client, fake_rpc, signing_key, auth_header):
+    """The gateway dumps each answer through the route's schema: a field the contract does not list never
+    leaves (here a password hash a service would have leaked)."""
+    fake_rpc.replies[("accounts", "household")] = {
+        "members": [{"member_id": "m-1", "role": "titulaire", "first_name": "Jeanne", "password_hash": "x"}],
+        "family_file_ref": None, "password_hash": "x"}
+    response = client.get("/api/v1/me/household/members", headers=auth_header(signing_key.token(sub="acc-1")))
+    assert response.get_json() == {"members": [{"member_id": "m-1", "role": "titulaire", "first_name": "Jeanne"}],
+                                   "family_file_ref": None}
+
+
+def test_registration_and_profile_changes_are_checked_by_the_service_in_one_pass(client, fake_rpc, signing_key,
+                                                                                 auth_header):
+    """The town's rules decide what a registration needs: the gateway passes the body as sent (the service
+    answers every problem at once) and documents it with the contract's schema."""
+    fake_rpc.replies[("accounts", "register")] = {"account_id": "a-1", "status": "pending_activation",
+                                                  "message": "ok"}
+    fake_rpc.replies[("accounts", "update_me")] = {"account_id": "acc-1"}
+    body = {"email": "pas-un-email", "unknown": 1}
+    assert client.post("/api/v1/accounts/registrations", json=body).status_code == 201
+    assert fake_rpc.calls_to("accounts", "register")[-1]["kwargs"]["registration"] == body
+    headers = auth_header(signing_key.token(sub="acc-1"))
+    assert client.patch("/api/v1/me", json={"birth_date": "1988-03-04"}, headers=headers).status_code == 200
+    assert fake_rpc.calls_to("accounts", "update_me")[-1]["kwargs"]["changes"] == {"birth_date": "1988-03-04"}
+    broken = client.post("/api/v1/accounts/registrations", data="{", content_type="application/json")
+    assert broken.status_code == 400 and broken.get_json()["type"] == "urn:guichet:problem:invalid-json"
+    document = client.get("/api/openapi.json").get_json()
+    operation = document["paths"]["/api/v1/accounts/registrations"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Registration"}
+    assert set(operation["responses"]) >= {"200", "201", "400", "422", "429"}
+
+
+def test_member_bodies_are_checked_at_the_gateway_and_passed_as_sent(client, fake_rpc, signing_key, auth_header):
+    fake_rpc.replies[("accounts", "add_member")] = {"member_id": "m-1", "role": "enfant"}
+    headers = auth_header(signing_key.token(sub="acc-1"))
+    child = {"role": "enfant", "first_name": "Léa", "birth_date": "2017-09-01"}
+    assert client.post("/api/v1/me/household/members", json=child, headers=headers).status_code == 201
+    assert fake_rpc.calls_to("accounts", "add_member")[0]["kwargs"]["member"] == child
+    refused = client.post("/api/v1/me/household/members", json={"role": "chien", "first_name": "Rex"},
+                          headers=headers)
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {"role": ["Choisissez un rôle : conjoint, enfant ou autre."]}
+    assert len(fake_rpc.calls_to("accounts", "add_member")) == 1

@@ -1,11 +1,14 @@
 """Agents: login with a second factor, the account search and validation, the audit log."""
 
+import datetime as dt
+
 import pytest
 
 from guichet_accounts.domain import messages as msg
 from guichet_accounts.domain import totp
 from guichet_common.auth import Caller
 from guichet_common.errors import Forbidden, InvalidInput
+from guichet_common.pagination import BAD_CURSOR
 
 from ... import factories
 
@@ -29,7 +32,7 @@ def test_awaiting_validation_cannot_modify_until_an_agent_validates(tmp_path, cl
         assert factories.messages(app, "notification.requested.v1")[-1]["data"]["template"] == "account_validated"
         assert app.profile.update_me(caller, {"usage_name": "Martin"})["usage_name"] == "Martin"
         audit = app.agents.agent_audit(Caller(kind="agent", subject="admin", roles=("administrator",)))
-        assert {"validate_account", "search_accounts"} <= {a["action"] for a in audit}
+        assert {"validate_account", "search_accounts"} <= {a["action"] for a in audit["items"]}
     finally:
         app.db.dispose()
 
@@ -47,3 +50,28 @@ def test_agent_login_needs_totp(app, clock):
         app.agents.agent_login("admin", agent["password"], code)
     with pytest.raises(Forbidden):
         app.agents.agent_search(Caller(kind="citizen", subject="x"))
+
+
+def test_the_account_search_and_the_audit_are_read_page_by_page(app, clock):
+    ids = []
+    for index, name in enumerate(("Alpha", "Bravo", "Charlie")):
+        clock.now += dt.timedelta(minutes=1)  # newest first: Charlie, Bravo, Alpha
+        ids.append(app.provisioning.provision_account(factories.ADMIN, {
+            "birth_name": "Martin", "first_name": name, "login": f"{name.lower()}.martin{index}"})["account_id"])
+    validator = Caller(kind="agent", subject="ag-1", roles=("account_validator",))
+    first = app.agents.agent_search(validator, query="martin", limit=2)
+    assert [item["account_id"] for item in first["items"]] == ids[:0:-1] and first["next_cursor"]
+    second = app.agents.agent_search(validator, query="martin", cursor=first["next_cursor"], limit=2)
+    assert [item["account_id"] for item in second["items"]] == ids[:1] and second["next_cursor"] is None
+    with pytest.raises(InvalidInput) as forged:
+        app.agents.agent_search(validator, cursor="bm90IGEgY3Vyc29y", limit=2)
+    assert forged.value.errors == {"cursor": [BAD_CURSOR]}
+
+    audit = app.agents.agent_audit(factories.ADMIN, limit=4)
+    rest = app.agents.agent_audit(factories.ADMIN, cursor=audit["next_cursor"], limit=4)
+    entries = audit["items"] + rest["items"]
+    assert rest["next_cursor"] is None and len(entries) == 5  # three provisions, two searches (not the refused one)
+    assert [entry["id"] for entry in entries] == sorted((entry["id"] for entry in entries), reverse=True)
+    with pytest.raises(InvalidInput) as forged:
+        app.agents.agent_audit(factories.ADMIN, cursor="W10", limit=4)
+    assert forged.value.errors == {"cursor": [BAD_CURSOR]}

@@ -47,5 +47,5 @@ def test_import_and_family_file_are_for_the_right_agents_and_audited(app):
         app.provisioning.set_family_file_ref(enfance, "no-such-account", "F-1")
     with pytest.raises(InvalidInput):
         app.provisioning.set_family_file_ref(enfance, created["account_id"], "F" * 65)
-    actions = [(row["agent_id"], row["action"]) for row in app.agents.agent_audit(admin)]
+    actions = [(row["agent_id"], row["action"]) for row in app.agents.agent_audit(admin)["items"]]
     assert ("enf-1", "set_family_file_ref") in actions and ("admin-1", "provision_account") in actions

@@ -47,4 +47,4 @@ def test_enfance_agents_record_schooling_audited(app):
         app.schooling.agent_set_school(enfance, account_id, "no-such-child", school)
     assert app.schooling.agent_set_school(enfance, account_id, child["member_id"], None)["school"] is None
     admin = Caller(kind="agent", subject="admin-1", roles=("administrator",))
-    assert [r["action"] for r in app.agents.agent_audit(admin)].count("set_school") == 2
+    assert [r["action"] for r in app.agents.agent_audit(admin)["items"]].count("set_school") == 2
