@@ -31,13 +31,6 @@ class TokenInvalid(GuichetError):
     detail = "Ce lien n'est plus valide : il a déjà été utilisé ou il a expiré."  # composed
 
 
-class RecoveryNeedsEmail(GuichetError):
-    """A town-provisioned account without an email cannot receive a reset link."""
-
-    slug, status, title = "email-required", 409, "Adresse email manquante"
-    detail = msg.RECOVERY_NEEDS_EMAIL
-
-
 class CaptchaNotFound(NotFound):
     """A captcha id that is unknown, already answered or expired: the three look the same (ask for a new one)."""
 

@@ -149,6 +149,15 @@ captcha_challenges = sa.Table(
     sa.Column("expires_at", UtcDateTime, nullable=False),
 )
 
+# Secrets of the service itself, made at random once and shared by every replica through the database
+# (e.g. the key of the made-up security questions of accounts that have none: see application/recovery.py).
+service_secrets = sa.Table(
+    "service_secrets", metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.String(128), nullable=False),  # hex
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
 agents = sa.Table(
     "agents", metadata,
     sa.Column("id", _ID, primary_key=True),

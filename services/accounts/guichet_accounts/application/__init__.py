@@ -19,6 +19,7 @@ from guichet_common.db import Database, utcnow
 
 from ..adapters.captcha_media import CaptchaMedia
 from ..adapters.keys import KeyStore
+from ..adapters.secrets import ServiceSecrets
 from .activation import Activation
 from .agents import Agents
 from .base import Context
@@ -40,7 +41,7 @@ class AccountsApplication:
                  clock: Callable[[], dt.datetime] = utcnow, media: CaptchaMedia | None = None):
         keys = KeyStore(database, passphrase=settings.key_passphrase, clock=clock)
         self.context = Context(db=database, settings=settings, hasher=hasher, clock=clock, keys=keys,
-                               media=media or CaptchaMedia())
+                               media=media or CaptchaMedia(), secrets=ServiceSecrets(database, clock=clock))
         self.db = database
         self.registration = Registration(self.context)
         self.activation = Activation(self.context)

@@ -20,6 +20,7 @@ from guichet_contracts import types
 
 from ..adapters.captcha_media import CaptchaMedia
 from ..adapters.keys import KeyStore
+from ..adapters.secrets import ServiceSecrets
 from ..domain.passwords import hash_password
 from ..domain.tokens import RefreshTokenFamily, issue_access_token
 from ..exceptions import TokenInvalid
@@ -61,6 +62,7 @@ class Context:
     clock: Callable[[], dt.datetime]
     keys: KeyStore
     media: CaptchaMedia
+    secrets: ServiceSecrets
 
 
 class UseCases:

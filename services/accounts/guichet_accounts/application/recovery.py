@@ -8,9 +8,9 @@ from .. import schemas
 from ..domain import messages as msg
 from ..domain.password_forms import PasswordChangeSchema
 from ..domain.passwords import verify_against_nothing, verify_security_answer
+from ..domain.recovery import MADE_UP_QUESTION_SECRET, can_receive_reset_link, question_shown
 from ..domain.throttling import Throttle, ThrottlePolicy
-from ..exceptions import RecoveryNeedsEmail
-from .base import UseCases, digest, iso, subject_of
+from .base import UseCases, iso, subject_of
 
 PASSWORD_RESET = "password_reset"  # the purpose of the reset links
 
@@ -29,26 +29,23 @@ class Recovery(UseCases):
         return {"message": msg.FORGOTTEN_LOGIN_SENT}
 
     def security_question(self, identifier: str) -> dict:
-        """The question to answer before the reset email (towns that use it). An unknown account gets a
-        question too, always the same one for the same identifier, so the answer reveals nothing."""
+        """The question to answer before the reset email (towns that use it). An unknown account, or one without
+        a question, gets a made-up one, always the same for the same identifier, so the answer reveals nothing
+        (``domain.recovery``)."""
         if self.rules.security_question == "off":
             return {"security_question": None}
         form = schemas.load(schemas.IdentifierIn(), {"identifier": identifier})
+        secret = self.context.secrets.get(MADE_UP_QUESTION_SECRET)
         with self.work() as (_, repos):
             row = repos.accounts.for_recovery(form["identifier"])
-        if row is not None and row.security_question:
-            key = row.security_question
-        elif row is not None and self.rules.security_question != "required":
-            return {"security_question": None}
-        else:
-            keys = sorted(msg.SECURITY_QUESTIONS)
-            key = keys[int(digest(form["identifier"].lower()), 16) % len(keys)]
+        key = question_shown(row.security_question if row is not None else None, form["identifier"], secret)
         return {"security_question": key, "security_question_label": msg.SECURITY_QUESTIONS[key]}
 
-    def _asks_question(self, row, security_answer) -> bool:
+    def _asks_question(self, security_answer) -> bool:
+        """A given answer is always checked; where the town requires the question, an answer is always needed,
+        account or not, question or not (an account without one answers like an unknown login)."""
         mode = self.rules.security_question
-        return mode != "off" and (security_answer is not None
-                                  or (mode == "required" and (row is None or bool(row.security_question))))
+        return mode != "off" and (security_answer is not None or mode == "required")
 
     def _check_answer(self, uow, repos, row, identifier: str, security_answer) -> None:
         """Throttled like a login: a wrong answer counts, an unknown account costs the same hashing."""
@@ -69,14 +66,14 @@ class Recovery(UseCases):
         throttle.record_success(subject, now)
 
     def forgotten_password(self, identifier: str, security_answer: str | None = None) -> dict:
+        """The reset link by email; the same answer for an unknown login and an account that has no email (a
+        town-created one, told at login instead)."""
         form = schemas.load(schemas.IdentifierIn(), {"identifier": identifier})
         with self.work() as (uow, repos):
             row = repos.accounts.for_recovery(form["identifier"])
-            if row is not None and not row.email:
-                raise RecoveryNeedsEmail()
-            if self._asks_question(row, security_answer):
+            if self._asks_question(security_answer):
                 self._check_answer(uow, repos, row, form["identifier"], security_answer)
-            if row is not None:
+            if can_receive_reset_link(row):
                 token, expires = self.new_link(repos, row.id, PASSWORD_RESET, self.settings.reset_ttl)
                 uow.send_command(types.NOTIFICATION_REQUESTED, {
                     "template": "password_reset", "recipient": {"account_id": row.id, "email": row.email},

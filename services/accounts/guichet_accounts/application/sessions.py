@@ -63,8 +63,8 @@ class Sessions(UseCases):
                   "last_login": (last_login_label(account.last_login_at, self.settings.timezone)
                                  if account.last_login_at else None),
                   "email_required": not account.email}
-        if not account.email:
-            answer["notice"] = msg.PROVISIONED_EMAIL_MISSING
+        if not account.email:  # « mot de passe oublié » cannot tell it (it answers as for an unknown login)
+            answer["notice"] = "\n".join((msg.PROVISIONED_EMAIL_MISSING, msg.LOGIN_RECOVERY_NEEDS_EMAIL))
         return answer
 
     def refresh(self, refresh_token: str) -> dict:

@@ -187,6 +187,11 @@ RECOVERY_NEEDS_EMAIL = (
     "restauration scolaire)"
 )
 SECURITY_ANSWER_WRONG = "La réponse à la question de sécurité est incorrecte."  # composed
+# Told at login, since « mot de passe oublié » answers an account without email as it answers an unknown login.
+LOGIN_RECOVERY_NEEDS_EMAIL = (  # composed from seed 002 (RECOVERY_NEEDS_EMAIL)
+    "Attention : tant que vous n'avez pas renseigné votre adresse email, la fonction « Mot de passe oublié » "
+    "ne peut pas vous envoyer de lien. En cas d'oubli de votre mot de passe, contactez la mairie."
+)
 
 # --------------------------------------------------------------------------
 # City-provisioned accounts (Saint-Joseph)
