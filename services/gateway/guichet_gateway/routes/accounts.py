@@ -200,10 +200,10 @@ def security_question(payload):
 @limiter.limit(RECOVERY_LIMIT)
 @blp.arguments(api.ForgottenPassword)
 @blp.response(200, api.Acknowledgement)
-@blp.problems(409, 422, 429)
+@blp.problems(422, 429)
 def forgotten_password(payload):
-    """A reset link is sent by email (same answer whether an account exists or not); a town-created account
-    without an email is a 409 (it must give one first)."""
+    """A reset link is sent by email (same answer whether an account exists or not, or has no email: a
+    town-created account is told so at login)."""
     return call_accounts("forgotten_password", **payload)
 
 
