@@ -216,8 +216,10 @@ def _summary(load: Load, start: float, end: float) -> str:
     attempts = load.between(start, end)
     statuses = collections.Counter(a.status for a in attempts)
     slowest = max((a.ended - a.started for a in attempts), default=0.0)
+    refused = sorted(a.ended - a.started for a in attempts if a.status != 201)
     shown = ", ".join(f"{status or 'no answer'}: {count}" for status, count in sorted(statuses.items()))
-    return f"{len(attempts)} registrations ({shown}), slowest answer {slowest:.1f} s"
+    median = f", refusals answered in {refused[len(refused) // 2]:.2f} s (median)" if refused else ""
+    return f"{len(attempts)} registrations ({shown}), slowest answer {slowest:.1f} s{median}"
 
 
 def broker_restart(suite: Suite, broker, load: Load) -> dict:
