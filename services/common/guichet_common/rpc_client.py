@@ -6,7 +6,9 @@ no reply queue to declare and no publisher confirm to wait for. Every call
 has a deadline: the request carries it as a per-message TTL so a service
 never executes a request its caller gave up on, and the caller gets
 ``ServiceUnavailable`` (no service consuming, broker down) or
-``ServiceTimeout`` (service busy or stuck) in time.
+``ServiceTimeout`` (service busy or stuck) in time. With a ``ServiceGuard``
+(the gateway's), a call to a service that has no consumer, keeps timing out
+or already holds its share of the threads fails at once (rpc_guard.py).
 """
 from __future__ import annotations
 
@@ -19,12 +21,13 @@ import time
 import uuid
 
 import amqp
-from amqp.exceptions import AMQPError
+from amqp.exceptions import AMQPError, NotFound
 from kombu import Connection as KombuConnection
 
 from . import context
 from .auth import Caller
 from .errors import GuichetError, InternalError, ServiceTimeout, ServiceUnavailable
+from .rpc_guard import ServiceDown, ServiceGuard
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,9 @@ class _ThreadChannel:
         self.channel.basic_consume(DIRECT_REPLY_TO, no_ack=True, callback=self._on_reply)
         self.channel.events["basic_return"].add(self._on_return)
         self.channel.exchange_declare(RPC_EXCHANGE, "topic", durable=True, auto_delete=False)
+        # Passive declares go on a channel of their own: the broker closes the channel that asks about a
+        # missing queue, and the replies channel must stay open.
+        self._probe_channel = None
 
     def _on_reply(self, message):
         correlation = message.properties.get("correlation_id")
@@ -82,6 +88,17 @@ class _ThreadChannel:
         """Raise if the broker closed this connection (restart) before we publish on it."""
         if select.select([self.connection.sock], [], [], 0)[0]:
             self.wait(0.001)  # a late reply, or EOF which raises
+
+    def consumer_count(self, queue: str) -> int:
+        """How many consumers ``queue`` has; 0 when it does not exist."""
+        probe = self._probe_channel
+        if probe is None or not probe.is_open:
+            probe = self._probe_channel = self.connection.channel()
+        try:
+            return probe.queue_declare(queue, passive=True)[2]
+        except NotFound:
+            self._probe_channel = None
+            return 0
 
     def wait(self, timeout: float) -> None:
         try:
@@ -105,10 +122,12 @@ class RpcClient:
     BACKOFF_MAX = 2.0
     UNREACHABLE = "Le service est momentanément indisponible (messagerie interne injoignable)."
 
-    def __init__(self, amqp_uri: str, *, timeout: float = 5.0, name: str = "guichet-rpc-client"):
+    def __init__(self, amqp_uri: str, *, timeout: float = 5.0, name: str = "guichet-rpc-client",
+                 guard: ServiceGuard | None = None):
         self.amqp_uri = amqp_uri
         self.timeout = timeout
         self.name = name
+        self.guard = guard
         self._local = threading.local()
         # Shared by the threads: while the broker is unreachable, one connection attempt per backoff interval
         # (0.25 s doubling to 2 s); the other calls answer ServiceUnavailable at once instead of each
@@ -128,16 +147,19 @@ class RpcClient:
                 current.close()
                 self._local.channel = None
         if time.monotonic() < self._retry_at:
-            raise ServiceUnavailable(self.UNREACHABLE)
+            raise self._unreachable()
         try:
             current = _ThreadChannel(self.amqp_uri, self.name)
         except (AMQPError, OSError) as error:
             self._local.channel = None
             self._connect_failed(error)
-            raise ServiceUnavailable(self.UNREACHABLE) from error
+            raise self._unreachable() from error
         self._local.channel = current
         self._connected()
         return current
+
+    def _unreachable(self) -> ServiceUnavailable:
+        return ServiceUnavailable(self.UNREACHABLE, retry_after=max(1, round(self._backoff)))
 
     def _connect_failed(self, error: BaseException) -> None:
         with self._outage_lock:
@@ -167,6 +189,22 @@ class RpcClient:
 
     def call(self, service: str, method: str, *args, kwargs: dict | None = None, caller: Caller | None = None,
              timeout: float | None = None):
+        if self.guard is None:
+            return self._call(service, method, args, kwargs, caller, timeout)
+        with self.guard.admit(service, lambda: self.consumer_count(service)):
+            return self._call(service, method, args, kwargs, caller, timeout)
+
+    def consumer_count(self, service: str) -> int | None:
+        """Consumers of ``service``'s RPC queue (0: none, or no queue); None when the broker cannot tell."""
+        channel = self._channel()
+        try:
+            return channel.consumer_count(f"rpc-{service}")
+        except (AMQPError, OSError):
+            self._reset()
+            return None
+
+    def _call(self, service: str, method: str, args: tuple, kwargs: dict | None, caller: Caller | None,
+              timeout: float | None):
         timeout = self.timeout if timeout is None else timeout
         correlation = uuid.uuid4().hex
         body = json.dumps({"args": list(args), "kwargs": kwargs or {}}, ensure_ascii=False).encode()
@@ -204,14 +242,13 @@ class RpcClient:
             channel.pending.discard(correlation)
             channel.replies.pop(correlation, None)
         if not isinstance(reply, (bytes, str)):  # _RETURNED: the broker had no queue to route the call to
-            raise ServiceUnavailable()
+            raise ServiceDown()
         return self._result(json.loads(reply))
 
     def _timeout_error(self, channel: _ThreadChannel, service: str) -> GuichetError:
         try:
-            _name, _messages, consumers = channel.channel.queue_declare(f"rpc-{service}", passive=True)
-            if consumers == 0:
-                return ServiceUnavailable()
+            if channel.consumer_count(f"rpc-{service}") == 0:
+                return ServiceDown()
         except (AMQPError, OSError):
             self._reset()
             return ServiceUnavailable()

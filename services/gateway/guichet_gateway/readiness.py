@@ -109,7 +109,8 @@ class ReadinessChecker:
         try:
             report = self.rpc_client.call(service, "health", timeout=self.timeout)
         except GuichetError as error:
-            return {"status": DOWN, "reason": error.slug}
+            # The RPC guard's refusals say why (no-consumer, circuit-open, busy); else the problem's slug.
+            return {"status": DOWN, "reason": getattr(error, "reason", error.slug)}
         except RemoteError:
             return {"status": DOWN, "reason": "error"}
         except Exception:  # a probe must answer whatever happens in a check

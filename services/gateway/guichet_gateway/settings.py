@@ -24,6 +24,19 @@ GATEWAY_VARIABLES: dict[str, tuple[str, str]] = {
     "GUICHET_GATEWAY_TRUSTED_PROXIES": (
         "0", "Number of reverse proxies in front of the gateway whose X-Forwarded-For is trusted."),
     "GUICHET_GATEWAY_MAX_BODY_BYTES": ("10485760", "Largest request body accepted (413 above)."),
+    "GUICHET_GATEWAY_THREADS": ("8", "Threads per gateway worker (gthread): sizes the RPC bulkheads too."),
+    "GUICHET_GATEWAY_SERVICE_SHARE": (
+        "0.5", "Largest share of a worker's threads that calls to one service may hold at once (bulkhead); "
+               "past it a call answers 503 at once. RPC calls in all keep one thread free."),
+    "GUICHET_GATEWAY_SERVICE_CHECK_INTERVAL": (
+        "1", "Seconds between two checks that a service's RPC queue has a consumer; a call to a service "
+             "without one answers 503 at once."),
+    "GUICHET_GATEWAY_BREAKER_TIMEOUTS": (
+        "5", "Consecutive timeouts of one service that open its circuit breaker (its calls answer 503 at "
+             "once); 0 disables the breaker."),
+    "GUICHET_GATEWAY_BREAKER_SECONDS": (
+        "5", "Seconds a breaker stays open before one call probes the service again; also the Retry-After "
+             "answered for a service that is down."),
 }
 
 
@@ -41,6 +54,11 @@ class GatewaySettings:
     ready_timeout: float = 2.0
     trusted_proxies: int = 0
     max_body_bytes: int = 10 * 1024 * 1024
+    threads: int = 8
+    service_share: float = 0.5
+    service_check_interval: float = 1.0
+    breaker_timeouts: int = 5
+    breaker_seconds: float = 5.0
     services: tuple[str, ...] = SERVICES
     # The access-token contract with the accounts service (not deployment choices).
     token_issuer: str = "guichet-accounts"
@@ -66,6 +84,7 @@ class GatewaySettings:
             ready_timeout=_number("GUICHET_GATEWAY_READY_TIMEOUT", read("GUICHET_GATEWAY_READY_TIMEOUT"), float),
             trusted_proxies=_number("GUICHET_GATEWAY_TRUSTED_PROXIES", read("GUICHET_GATEWAY_TRUSTED_PROXIES"), int),
             max_body_bytes=_number("GUICHET_GATEWAY_MAX_BODY_BYTES", read("GUICHET_GATEWAY_MAX_BODY_BYTES"), int),
+            **{field: _number(name, read(name), kind) for field, (name, kind) in _GUARD_VARIABLES.items()},
         )
         settings.validate()
         return settings
@@ -84,6 +103,22 @@ class GatewaySettings:
         if self.trusted_proxies < 0 or self.max_body_bytes <= 0:
             raise SettingsError("GUICHET_GATEWAY_TRUSTED_PROXIES must be >= 0 and "
                                 "GUICHET_GATEWAY_MAX_BODY_BYTES > 0")
+        if self.threads < 1 or not 0 < self.service_share <= 1:
+            raise SettingsError("GUICHET_GATEWAY_THREADS must be >= 1 and GUICHET_GATEWAY_SERVICE_SHARE "
+                                "between 0 (excluded) and 1")
+        if self.service_check_interval < 0 or self.breaker_timeouts < 0 or self.breaker_seconds <= 0:
+            raise SettingsError("GUICHET_GATEWAY_SERVICE_CHECK_INTERVAL and GUICHET_GATEWAY_BREAKER_TIMEOUTS must "
+                                "be >= 0 and GUICHET_GATEWAY_BREAKER_SECONDS > 0")
+
+
+# GatewaySettings field -> (variable, type): how the gateway guards its RPC calls (guichet_common.rpc_guard).
+_GUARD_VARIABLES = {
+    "threads": ("GUICHET_GATEWAY_THREADS", int),
+    "service_share": ("GUICHET_GATEWAY_SERVICE_SHARE", float),
+    "service_check_interval": ("GUICHET_GATEWAY_SERVICE_CHECK_INTERVAL", float),
+    "breaker_timeouts": ("GUICHET_GATEWAY_BREAKER_TIMEOUTS", int),
+    "breaker_seconds": ("GUICHET_GATEWAY_BREAKER_SECONDS", float),
+}
 
 
 def _number(name: str, raw: str, kind):
