@@ -164,6 +164,10 @@ LOGIN_THROTTLED = (  # composed (same for unknown accounts)
     "Trop de tentatives de connexion infructueuses. "
     "Veuillez réessayer dans {minutes} minute(s)."
 )
+LOGIN_SLOWED = (  # composed (same for unknown accounts): the growing delay before any lock-out
+    "Trop de tentatives de connexion infructueuses. "
+    "Veuillez patienter {seconds} seconde(s) avant de réessayer."
+)
 # seed: 001 — « Dernière connexion le 10/07/2017 à 16:13 » (Romans, Espace Citoyens).
 LAST_LOGIN = "Dernière connexion le {date} à {time}"
 TOTP_REQUIRED = "Veuillez saisir le code à usage unique de votre application d'authentification."  # composed

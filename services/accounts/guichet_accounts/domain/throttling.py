@@ -1,4 +1,4 @@
-"""Throttling of failed attempts with a temporary, growing lock-out.
+"""Throttling of failed attempts: a growing delay first, then a temporary, growing lock-out.
 
 Reusable: the login uses it now, the family-file link (code famille + numéro
 de facture + mot de passe de 1ère connexion, seed 000) will use it later.
@@ -7,16 +7,27 @@ de facture + mot de passe de 1ère connexion, seed 000) will use it later.
   15 minutes). Reaching the limit locks the key for ``lockout`` (15 minutes),
   then twice as long at each new lock-out (30 min, 1 h, …, at most 24 h); the
   lock-out count is forgotten after ``forget_after`` (24 h) without failure.
+  Before that, a policy with ``slow_down`` makes the key wait a growing delay
+  after each failure from the ``slow_down_after``-th (2 s, 4 s, 8 s…): the
+  soft step a citizen who mistypes hardly notices and a script does.
 - Keys are what the caller typed, normalised (login or email, lower-case,
   NFKC), never an account id: an unknown login is throttled exactly like a
   real one, so the outcome never tells whether an account exists. A login and
   the email of the same account are therefore two keys (at most 2 × 5 tries
   per window), which the per-IP throttle bounds as well.
 - Keys are stored hashed (SHA-256), so the store holds no login, email or IP.
-- ``LoginThrottle`` combines a per-identifier throttle and a per-client-IP
-  throttle (default 20 failures in 15 minutes, not reset by a success so that
-  one good account cannot launder a password-spraying IP). IPv6 clients are
-  counted per /64, the block one subscriber usually has.
+- ``LoginThrottle`` (issue 11: a stranger who knows a login must not lock its
+  citizen out) combines three throttles:
+  * per identifier *and* client address together: the growing delay, then
+    the lock-out above; it locks that address out for that login only;
+  * per identifier, from every address: a ceiling against guessing from many
+    addresses, high (30 failures in an hour) and short (15 minutes, never
+    longer), so nobody can lock a citizen out for a day;
+  * per client address: 20 failures in 15 minutes, whatever the logins (not
+    reset by a success so that one good account cannot launder a
+    password-spraying address). IPv6 clients are counted per /64, the block
+    one subscriber usually has.
+  docs/security.md states these rules.
 - Pure logic over a ``ThrottleStore`` (get / put / delete small records);
   ``InMemoryThrottleStore`` is for tests and single-process use. Times are
   passed in (``now``) so that tests and replays are deterministic.
@@ -43,6 +54,8 @@ class ThrottlePolicy:
     max_lockout: timedelta = timedelta(hours=24)
     forget_after: timedelta = timedelta(hours=24)
     reset_on_success: bool = True
+    slow_down: timedelta = timedelta(0)  # 0: no delay; else the wait after the ``slow_down_after``-th failure
+    slow_down_after: int = 2
 
     def __post_init__(self):
         if self.max_failures < 1:
@@ -51,6 +64,12 @@ class ThrottlePolicy:
             raise ValueError("window and lockout must be positive")
         if self.growth < 1:
             raise ValueError("growth must be at least 1")
+
+    def delay_after(self, failures: int) -> timedelta:
+        """The wait after ``failures`` failures in the window (doubling from ``slow_down_after``)."""
+        if not self.slow_down or failures < self.slow_down_after:
+            return timedelta(0)
+        return self.slow_down * 2 ** (failures - self.slow_down_after)
 
     def lockout_duration(self, lockouts: int) -> timedelta:
         """Duration of the ``lockouts``-th lock-out (1-based)."""
@@ -109,6 +128,7 @@ class InMemoryThrottleStore:
 class Decision:
     allowed: bool
     retry_after: timedelta | None = None
+    slowed: bool = False  # a delay of seconds (the soft step), not a lock-out
 
     @property
     def retry_after_seconds(self) -> int:
@@ -119,6 +139,8 @@ class Decision:
         """The French refusal (same text for any key, existing account or not)."""
         if self.allowed:
             return None
+        if self.slowed:
+            return msg.LOGIN_SLOWED.format(seconds=max(1, self.retry_after_seconds))
         return msg.LOGIN_THROTTLED.format(minutes=max(1, math.ceil(self.retry_after_seconds / 60)))
 
 
@@ -174,6 +196,9 @@ class Throttle:
         record = self._load(self.key(subject), t)
         if record.locked_until:
             return Decision(False, timedelta(seconds=record.locked_until - t))
+        delay = self.policy.delay_after(len(record.failures)).total_seconds()
+        if delay and record.failures[-1] + delay > t:
+            return Decision(False, timedelta(seconds=record.failures[-1] + delay - t), slowed=True)
         return ALLOWED
 
     def record_failure(self, subject: str, now: datetime) -> Decision:
@@ -200,17 +225,27 @@ class Throttle:
             self.store.delete(self.key(subject))
 
 
+# The login's three throttles (see the module doc and docs/security.md).
+PER_IDENTIFIER_AND_ADDRESS = ThrottlePolicy(max_failures=5, slow_down=timedelta(seconds=2))
+PER_IDENTIFIER = ThrottlePolicy(max_failures=30, window=timedelta(hours=1), lockout=timedelta(minutes=15), growth=1,
+                                max_lockout=timedelta(minutes=15))
+PER_ADDRESS = ThrottlePolicy(max_failures=20, reset_on_success=False)
+
+
 @dataclass
 class LoginThrottle:
-    """Per identifier (login or email as typed) and per client IP."""
+    """Per identifier (login or email as typed) and client address together, per identifier, per address."""
 
     store: ThrottleStore
-    per_identifier: ThrottlePolicy = field(default_factory=ThrottlePolicy)
-    per_ip: ThrottlePolicy = field(default_factory=lambda: ThrottlePolicy(max_failures=20, reset_on_success=False))
+    per_identifier_and_address: ThrottlePolicy = PER_IDENTIFIER_AND_ADDRESS
+    per_identifier: ThrottlePolicy = PER_IDENTIFIER
+    per_ip: ThrottlePolicy = PER_ADDRESS
     namespace: str = "login"
 
     def __post_init__(self):
-        self._by_identifier = Throttle(self.store, self.per_identifier, f"{self.namespace}:id")
+        # New namespaces: the records of the former per-identifier lock-out are not read again (they expire).
+        self._by_pair = Throttle(self.store, self.per_identifier_and_address, f"{self.namespace}:pair")
+        self._by_identifier = Throttle(self.store, self.per_identifier, f"{self.namespace}:ceiling")
         self._by_ip = Throttle(self.store, self.per_ip, f"{self.namespace}:ip")
 
     @staticmethod
@@ -220,19 +255,20 @@ class LoginThrottle:
             return ALLOWED
         return max(refused, key=lambda d: d.retry_after or timedelta(0))
 
+    def _throttles(self, identifier: str, ip: str | None) -> list[tuple[Throttle, str]]:
+        """Each throttle and its key; an address-less call (none known) counts under the identifier alone."""
+        who, where = normalise_identifier(identifier), normalise_ip(ip) if ip else ""
+        throttles = [(self._by_pair, f"{who}\n{where}"), (self._by_identifier, who)]
+        if where:
+            throttles.append((self._by_ip, where))
+        return throttles
+
     def check(self, identifier: str, ip: str | None, now: datetime) -> Decision:
-        decisions = [self._by_identifier.check(normalise_identifier(identifier), now)]
-        if ip:
-            decisions.append(self._by_ip.check(normalise_ip(ip), now))
-        return self._worst(*decisions)
+        return self._worst(*(throttle.check(key, now) for throttle, key in self._throttles(identifier, ip)))
 
     def record_failure(self, identifier: str, ip: str | None, now: datetime) -> Decision:
-        decisions = [self._by_identifier.record_failure(normalise_identifier(identifier), now)]
-        if ip:
-            decisions.append(self._by_ip.record_failure(normalise_ip(ip), now))
-        return self._worst(*decisions)
+        return self._worst(*(throttle.record_failure(key, now) for throttle, key in self._throttles(identifier, ip)))
 
     def record_success(self, identifier: str, ip: str | None, now: datetime) -> None:
-        self._by_identifier.record_success(normalise_identifier(identifier), now)
-        if ip:
-            self._by_ip.record_success(normalise_ip(ip), now)
+        for throttle, key in self._throttles(identifier, ip):
+            throttle.record_success(key, now)

@@ -176,7 +176,16 @@ def test_ipv6_is_counted_per_64():
 
 def test_worst_decision_wins():
     throttle = LoginThrottle(InMemoryThrottleStore())
-    for i in range(5):
+    for i in range(4):
         throttle.record_failure("pascal.dupin", "203.0.113.7", T0 + timedelta(seconds=i))
-    decision = throttle.check("pascal.dupin", "198.51.100.1", T0 + minutes(1))
-    assert not decision.allowed and decision.retry_after > minutes(13)
+    for i in range(16):
+        throttle.record_failure(f"user{i}", "203.0.113.7", T0 + timedelta(seconds=10 + i))
+    decision = throttle.check("pascal.dupin", "203.0.113.7", T0 + minutes(1))  # the address is locked out
+    assert not decision.allowed and not decision.slowed and decision.retry_after > minutes(13)
+
+
+def test_the_slow_down_policy():
+    policy = ThrottlePolicy(slow_down=timedelta(seconds=2))
+    assert [policy.delay_after(n) for n in range(5)] == [timedelta(0), timedelta(0), timedelta(seconds=2),
+                                                         timedelta(seconds=4), timedelta(seconds=8)]
+    assert ThrottlePolicy().delay_after(4) == timedelta(0)
