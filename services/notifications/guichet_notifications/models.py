@@ -15,7 +15,7 @@
   account whose contact details are not here yet.
 
 The migrations (``0002_notifications``, ``0003_recipient_preferences``,
-``0004_provider_reference_index``) create
+``0004_provider_reference_index``, ``0005_lease_token``) create
 exactly these tables (checked by tests/test_migrations.py): change both together.
 """
 import sqlalchemy as sa
@@ -63,6 +63,9 @@ notifications = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", UtcDateTime, nullable=True),
+    # the delivery loop's batch that holds the notification until next_attempt_at (0005): renewed while that
+    # process lives, cleared with the attempt's outcome; another process may take it once it expires
+    sa.Column("lease_token", sa.String(32), nullable=True),
     sa.Column("provider", sa.String(50), nullable=True),
     sa.Column("provider_reference", sa.String(255), nullable=True),
     sa.Column("failure_code", sa.String(50), nullable=True),

@@ -71,18 +71,38 @@ def history(connection, notification_id: str) -> list[Mapping[str, Any]]:
                                    .order_by(notification_events.c.id)).mappings())
 
 
-def lease_due(session, now: dt.datetime, until: dt.datetime, limit: int, *, skip_locked: bool) -> list[str]:
-    """Ids of due notifications, their next attempt moved to ``until`` (``FOR UPDATE SKIP LOCKED`` on
-    PostgreSQL: replicas share the work)."""
+def lease_due(session, now: dt.datetime, until: dt.datetime, limit: int, token: str, *,
+              skip_locked: bool) -> list[str]:
+    """Ids of due notifications now leased to ``token`` until ``until``, oldest due first.
+
+    The update takes only rows still due, so two processes picking the same rows (SQLite has no ``SKIP
+    LOCKED``; PostgreSQL skips the rows another transaction holds) never both lease one."""
     query = (sa.select(notifications.c.id)
              .where(notifications.c.status.in_(WAITING), notifications.c.next_attempt_at <= now)
              .order_by(notifications.c.next_attempt_at).limit(limit))
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
     ids = list(session.execute(query).scalars())
-    if ids:
-        session.execute(notifications.update().where(notifications.c.id.in_(ids)).values(next_attempt_at=until))
-    return ids
+    if not ids:
+        return []
+    session.execute(notifications.update()
+                    .where(notifications.c.id.in_(ids), notifications.c.status.in_(WAITING),
+                           notifications.c.next_attempt_at <= now)
+                    .values(next_attempt_at=until, lease_token=token))
+    leased = set(session.execute(sa.select(notifications.c.id).where(notifications.c.id.in_(ids),
+                                                                     notifications.c.lease_token == token))
+                 .scalars())
+    return [notification_id for notification_id in ids if notification_id in leased]
+
+
+def renew_leases(session, ids: Iterable[str], token: str, until: dt.datetime) -> int:
+    """Extend the lease of those of ``ids`` still waiting under ``token`` (an attempt's outcome clears the
+    token: a recorded retry time is never moved); how many were renewed."""
+    result = session.execute(notifications.update()
+                             .where(notifications.c.id.in_(list(ids)), notifications.c.lease_token == token,
+                                    notifications.c.status.in_(WAITING))
+                             .values(next_attempt_at=until))
+    return result.rowcount or 0
 
 
 def reported_sms(session, provider: str, references: Iterable[str]) -> Mapping[str, Any] | None:

@@ -76,6 +76,7 @@ from .domain.templates import TownBranding
 from .domain.unsubscribe import MIN_SECRET_BYTES, usable_one_click_url
 
 UNSUBSCRIBE_SECRET_VARIABLE = "GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET"
+LEASE_VARIABLE = "GUICHET_NOTIFICATIONS_LEASE_SECONDS"
 UNSUBSCRIBE_ROUTE = "/api/v1/notifications/unsubscribe"
 
 
@@ -145,7 +146,9 @@ class NotificationSettings:
     batch_size: int = 50
     concurrency: int = 8
     purge_interval: float = 3600.0
-    lease_seconds: float = 300.0
+    lease_seconds: float = 30.0
+    """How long a batch of due notifications stays with the process that took it without a renewal (it renews
+    every third of it while it works): after a crash, its mails wait at most this long for another process."""
     zone: ZoneInfo = field(default_factory=lambda: clock.zone_info(clock.DEFAULT_ZONE))
     """The town's time zone (town settings, ``timezone``): dates and times in messages are shown in it."""
     unsubscribe_secrets: tuple[bytes, ...] = ()
@@ -260,6 +263,19 @@ def _default_from(town: dict) -> str:
     return "ne-pas-repondre@guichet.invalid"
 
 
+MIN_LEASE_SECONDS = 1.0
+
+
+def _lease_seconds(environ) -> float:
+    try:
+        value = float(_env(environ, LEASE_VARIABLE, "30"))
+    except ValueError:
+        value = float("nan")
+    if not MIN_LEASE_SECONDS <= value < float("inf"):  # also refuses nan
+        raise SettingsError(f"{LEASE_VARIABLE}: a number of seconds, {MIN_LEASE_SECONDS:g} at least")
+    return value
+
+
 def load_settings(town: dict | None = None, environ=None) -> NotificationSettings:
     environ = os.environ if environ is None else environ
     if town is None:
@@ -297,6 +313,7 @@ def load_settings(town: dict | None = None, environ=None) -> NotificationSetting
             data_dir=Path(_env(environ, "GUICHET_DATA_DIR", "./var")),
             poll_interval=float(_env(environ, "GUICHET_NOTIFICATIONS_POLL_INTERVAL", "1")),
             concurrency=int(_env(environ, "GUICHET_NOTIFICATIONS_CONCURRENCY", "8")),
+            lease_seconds=_lease_seconds(environ),
             zone=clock.zone_info(town.get("timezone") or clock.DEFAULT_ZONE),
             unsubscribe_secrets=(parse_secrets(environ[UNSUBSCRIBE_SECRET_VARIABLE])
                                  if _env(environ, UNSUBSCRIBE_SECRET_VARIABLE) else ()),

@@ -1,7 +1,8 @@
 """The delivery loop: the background work of the service process (``Notifier.run``).
 
 It leases due notifications in batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: replicas share the
-work), sends them concurrently on a green pool, and sleeps ``poll_interval`` seconds when nothing is due,
+work), sends them concurrently on a green pool while a heartbeat renews the batch's lease (:mod:`.leases`),
+and sleeps ``poll_interval`` seconds when nothing is due,
 unless a command handler wakes it up after recording a notification. Every ``purge_interval`` it also
 purges old content and expires SMS without a delivery report. An error of the loop itself (database down)
 is logged and retried after the poll interval: it never stops the service.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from .context import log
 from .delivery import Delivery
 from .housekeeping import Housekeeping
+from .leases import Lease, LeaseKeeper
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,23 @@ class DeliveryLoop:
         self._running = False
         self._wakeup.set()
 
-    def _deliver_batch(self, ids: list[str]) -> None:
+    def _deliver_batch(self, lease: Lease) -> None:
         import eventlet  # the service process runs on eventlet: one green thread per attempt
 
         pool = eventlet.GreenPool(max(1, self.settings.concurrency))
-        for notification_id in ids:
-            pool.spawn_n(self._deliver_one, notification_id)
-        pool.waitall()
-
-    def _deliver_one(self, notification_id: str) -> None:
+        keeper = LeaseKeeper(self.delivery.leases, lease, sleep=eventlet.sleep)
+        heartbeat = eventlet.spawn(keeper.run)
         try:
-            self.delivery.deliver(notification_id)
+            for notification_id in lease.ids:
+                pool.spawn_n(self._deliver_one, notification_id, lease.token)
+            pool.waitall()
+        finally:
+            keeper.stop()
+            heartbeat.kill()  # the batch is over: a renewal cut short is only rolled back
+
+    def _deliver_one(self, notification_id: str, lease_token: str) -> None:
+        try:
+            self.delivery.deliver(notification_id, lease_token)
         except Exception:  # the lease expires and it is tried again
             log.exception("could not record a delivery attempt", extra={"fields": {"notification_id": notification_id}})
 
@@ -72,7 +80,7 @@ class DeliveryLoop:
             try:
                 self._housekeeping()
                 self._wakeup.clear()
-                done = self.delivery.deliver_due(self.settings.batch_size, spawn=self._deliver_batch)
+                done = self.delivery.deliver_due(self.settings.batch_size, run_batch=self._deliver_batch)
             except Exception:  # a database outage must not end the loop
                 log.exception("delivery loop error")
                 done = 0

@@ -1,9 +1,11 @@
 """Delivery: lease due notifications, send each through its client, record the outcome, retry with backoff;
 and the SMS whose delivery report never came.
 
-A notification stays ``created`` (or ``temporary-failure``) while a provider call is in flight: a crash
-there means one more attempt later (at-least-once, as every mail system). Each attempt's outcome is a
-guarded status change (``repository.STATUS``) with its history line, and its event when it is final.
+A notification stays ``created`` (or ``temporary-failure``) while a provider call is in flight, leased to
+the batch attempting it (:mod:`.leases`): a crash there means one more attempt once the lease expired
+(at-least-once, as every mail system). Each attempt's outcome is committed on its own as soon as the provider
+answered, never once per batch: a guarded status change (``repository.STATUS``) with its history line, and
+its event when it is final.
 """
 from __future__ import annotations
 
@@ -21,36 +23,38 @@ from ..domain.delivery import NotificationStatus as S
 from ..domain.delivery import SendReceipt, as_failure, redact
 from ..domain.reports import NO_RECEIPT, no_receipt_reason
 from .context import Context, log, outcome
+from .leases import Lease, Leases
 from .preparation import attachments, check_subscribed, prepare
 
 
 class Delivery:
     def __init__(self, ctx: Context):
         self.ctx = ctx
+        self.leases = Leases(ctx)
 
-    def lease_due(self, limit: int = 50) -> list[str]:
-        """Ids of due notifications, leased to this process (their next attempt moved past the lease)."""
-        now = self.ctx.clock()
-        with self.ctx.database.unit_of_work() as uow:
-            ids = repository.lease_due(uow.session, now, now + self.ctx.lease, limit, skip_locked=self.ctx.postgres)
-            uow.commit()
-        return ids
+    def lease_due(self, limit: int = 50) -> Lease:
+        """Due notifications, leased to a new batch of this process."""
+        return self.leases.take(limit)
 
-    def deliver_due(self, limit: int = 50, spawn: Callable | None = None) -> int:
-        """Lease due notifications and attempt each (one after the other, or through ``spawn(ids)``)."""
-        ids = self.lease_due(limit)
-        if spawn is None:
-            for notification_id in ids:
-                self.deliver(notification_id)
+    def deliver_due(self, limit: int = 50, run_batch: Callable[[Lease], None] | None = None) -> int:
+        """Lease due notifications and attempt each (one after the other, or through ``run_batch(lease)``,
+        which keeps the lease alive while it works); how many were leased."""
+        lease = self.lease_due(limit)
+        if not lease.ids:
+            return 0
+        if run_batch is None:
+            for notification_id in lease.ids:
+                self.deliver(notification_id, lease.token)
         else:
-            spawn(ids)
-        return len(ids)
+            run_batch(lease)
+        return len(lease.ids)
 
-    def deliver(self, notification_id: str) -> str:
-        """One attempt for one leased notification; returns its new status."""
+    def deliver(self, notification_id: str, lease_token: str | None = None) -> str:
+        """One attempt for one notification (leased under ``lease_token``: skipped if that lease was lost to
+        another process); returns its new status."""
         token = context.correlation_id.set(None)
         try:
-            return self._deliver(notification_id)
+            return self._deliver(notification_id, lease_token)
         finally:
             context.correlation_id.reset(token)
 
@@ -73,19 +77,23 @@ class Delivery:
                        provider=failure.provider)
         return changes["failure_reason"], not decision.retry
 
-    def _deliver(self, notification_id: str) -> str:
+    def _deliver(self, notification_id: str, lease_token: str | None) -> str:
         with self.ctx.database.unit_of_work() as uow:
             found = repository.notification(uow.session, notification_id)
             if found is None or found["status"] not in repository.WAITING:
                 return found["status"] if found else "missing"
+            if lease_token is not None and found["lease_token"] != lease_token:
+                log.warning("notification lease lost before its attempt (another process has it)",
+                            extra={"fields": {"notification_id": notification_id}})
+                return found["status"]
             row = dict(found)
             context.correlation_id.set(row.get("correlation_id") or context.new_id())
             now = self.ctx.clock()
-            changes: dict[str, Any] = {"attempts": row["attempts"] + 1, "updated_at": now}
+            changes: dict[str, Any] = {"attempts": row["attempts"] + 1, "updated_at": now, "lease_token": None}
             try:
                 receipt = self._attempt(uow.session, row, changes)
             except sa.exc.SQLAlchemyError:
-                raise  # the database: the lease expires and the notification is tried again
+                raise  # the database: the lease expires (no more renewal after the batch) and it is tried again
             except Exception as error:  # every failure is classified and recorded
                 detail, final = self._failed(row, error, changes, now)
             else:
