@@ -29,7 +29,7 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "GUICHET_GATEWAY_MAX_BODY_BYTES": ("10485760", "Largest request body the gateway accepts (413 above)."),
     "GUICHET_GATEWAY_SERVICE_SHARE": ("0.5", "Largest share of a gateway worker's threads that calls to one service may hold at once (bulkhead; past it a call answers 503 at once). RPC calls in all keep one thread free for /api/health."),
     "GUICHET_GATEWAY_SERVICE_CHECK_INTERVAL": ("1", "Seconds between two checks that a service's RPC queue has a consumer: a call to a stopped service answers 503 at once."),
-    "GUICHET_GATEWAY_BREAKER_TIMEOUTS": ("5", "Consecutive timeouts of one service that open its circuit breaker (its calls answer 503 at once); 0 disables it."),
+    "GUICHET_GATEWAY_BREAKER_TIMEOUTS": ("3", "Consecutive timeouts of one service that open its circuit breaker (its calls answer 503 at once); 0 disables it."),
     "GUICHET_GATEWAY_BREAKER_SECONDS": ("5", "Seconds a breaker stays open before one call probes the service again; also the Retry-After of a 503 for a service that is down."),
     "GUICHET_RATELIMIT_STORAGE_URI": ("memory://", "Rate-limit counts: memory:// per worker; redis://host:6379 shared."),
     "GUICHET_RATELIMIT_DEFAULT": ("600/minute", "Default rate limit per client address (limits syntax, ';' separated)."),

@@ -15,6 +15,9 @@ Why the ``gthread`` worker class:
   release the GIL, so ``workers × threads`` requests wait on services at the
   same time, without patching anything, and each pool thread reuses its own
   AMQP connection from one request to the next.
+- A dead or stuck service cannot take every thread: the RPC client's guard
+  fails its calls at once and caps them at a share of ``threads``, keeping one
+  thread free of RPC for /api/health (guichet_gateway.rpc).
 
 Variables: GUICHET_GATEWAY_BIND (127.0.0.1:8000), GUICHET_GATEWAY_WORKERS (2),
 GUICHET_GATEWAY_THREADS (8), GUICHET_LOG_LEVEL, PROMETHEUS_MULTIPROC_DIR

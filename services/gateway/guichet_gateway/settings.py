@@ -32,7 +32,7 @@ GATEWAY_VARIABLES: dict[str, tuple[str, str]] = {
         "1", "Seconds between two checks that a service's RPC queue has a consumer; a call to a service "
              "without one answers 503 at once."),
     "GUICHET_GATEWAY_BREAKER_TIMEOUTS": (
-        "5", "Consecutive timeouts of one service that open its circuit breaker (its calls answer 503 at "
+        "3", "Consecutive timeouts of one service that open its circuit breaker (its calls answer 503 at "
              "once); 0 disables the breaker."),
     "GUICHET_GATEWAY_BREAKER_SECONDS": (
         "5", "Seconds a breaker stays open before one call probes the service again; also the Retry-After "
@@ -57,7 +57,7 @@ class GatewaySettings:
     threads: int = 8
     service_share: float = 0.5
     service_check_interval: float = 1.0
-    breaker_timeouts: int = 5
+    breaker_timeouts: int = 3
     breaker_seconds: float = 5.0
     services: tuple[str, ...] = SERVICES
     # The access-token contract with the accounts service (not deployment choices).

@@ -193,7 +193,7 @@ def test_the_gateway_sizes_its_bulkheads_from_its_threads():
     settings = GatewaySettings.from_env({"GUICHET_GATEWAY_THREADS": "8"})
     sized = guard_settings(settings)
     assert (sized.max_calls_per_service, sized.max_calls) == (4, 7)
-    assert (sized.check_interval, sized.breaker_timeouts, sized.breaker_seconds) == (1.0, 5, 5.0)
+    assert (sized.check_interval, sized.breaker_timeouts, sized.breaker_seconds) == (1.0, 3, 5.0)
     small = guard_settings(GatewaySettings.from_env({"GUICHET_GATEWAY_THREADS": "1"}))
     assert (small.max_calls_per_service, small.max_calls) == (1, 1)
 
