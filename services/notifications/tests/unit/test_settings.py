@@ -1,8 +1,12 @@
 """Settings: the notifications section of the town settings and the environment, checked at start-up."""
+import datetime as dt
+
 import pytest
 
+from guichet_common.db import Database
 from guichet_notifications import bootstrap
 from guichet_notifications.adapters.sms import BrevoSmsClient, FileSmsClient, RecordingSmsClient
+from guichet_notifications.models import metadata
 from guichet_notifications.settings import SettingsError, load_settings
 
 TOWN = {"name": "Ville de Test", "insee_code": "59512", "public_url": "https://ville.example",
@@ -50,10 +54,28 @@ def test_environment_and_providers(tmp_path):
     ({"sms_providers": [{"type": "pigeon"}]}, {}),
     ({}, {"GUICHET_NOTIFICATIONS_SMTP_SECURITY": "ssl"}),
     ({}, {"GUICHET_NOTIFICATIONS_TEST_MODE": "peut-être"}),
+    ({}, {"GUICHET_NOTIFICATIONS_LEASE_SECONDS": "0.5"}),
+    ({}, {"GUICHET_NOTIFICATIONS_LEASE_SECONDS": "trente"}),
+    ({}, {"GUICHET_NOTIFICATIONS_LEASE_SECONDS": "nan"}),
 ])
 def test_invalid_settings_stop_the_start(section, env):
     with pytest.raises(SettingsError):
         load_settings({**TOWN, "notifications": section}, env)
+
+
+def test_the_lease_is_short_by_default_and_set_by_its_variable(tmp_path):
+    default = load_settings(TOWN, {"GUICHET_DATA_DIR": str(tmp_path)})
+    assert default.lease_seconds == 30
+    settings = load_settings(TOWN, {"GUICHET_DATA_DIR": str(tmp_path), "GUICHET_NOTIFICATIONS_LEASE_SECONDS": "12",
+                                    "GUICHET_NOTIFICATIONS_TEST_MODE": "true"})
+    database = Database("notifications", f"sqlite:///{tmp_path / 'n.sqlite3'}", metadata)
+    try:
+        app = bootstrap.build(database, settings)
+    finally:
+        database.dispose()
+    assert app.ctx.lease == dt.timedelta(seconds=12) and app.delivery.leases.renew_every == 4
+    with pytest.raises(SettingsError, match="GUICHET_NOTIFICATIONS_LEASE_SECONDS"):
+        load_settings(TOWN, {"GUICHET_NOTIFICATIONS_LEASE_SECONDS": "0"})
 
 
 def test_unsubscribe_links_point_at_the_gateway_under_the_public_url_unless_overridden(tmp_path):
