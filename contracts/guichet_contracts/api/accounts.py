@@ -364,6 +364,9 @@ class CitizenSession(Tokens):
     status = _text(required=True, metadata={"enum": list(ACCOUNT_STATUSES)})
     last_login = _text(nullable=True, metadata={"example": "Dernière connexion le 04/03/2026 à 10:12"})
     email_required = fields.Boolean(metadata={"description": "Compte créé par la mairie, sans email"})
+    password_change_required = fields.Boolean(metadata={
+        "description": "Mot de passe provisoire de la mairie : à remplacer (PUT /me/password) avant toute "
+                       "modification"})
     notice = _text(nullable=True)
 
 
@@ -430,6 +433,8 @@ class Profile(FrenchSchema):
     social = fields.Nested(SocialData, required=True, metadata={"description": "Vide si rien n'est renseigné"})
     last_login = _text(nullable=True)
     email_required = fields.Boolean(required=True)
+    password_change_required = fields.Boolean(required=True, metadata={
+        "description": "Mot de passe provisoire de la mairie : à remplacer avant toute modification"})
     can_pay_online = fields.Boolean(required=True)
     can_modify = fields.Boolean(required=True, metadata={"description": "false tant que la mairie n'a pas validé"})
     notice = _text(nullable=True)

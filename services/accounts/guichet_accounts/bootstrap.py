@@ -19,6 +19,7 @@ from guichet_common.db import Database
 from .adapters.captcha_media import CaptchaMedia
 from .adapters.hashing import offloaded_hasher
 from .application import AccountsApplication
+from .domain.initial_passwords import DEFAULT_LIFETIME as INITIAL_PASSWORD_LIFETIME
 from .domain.registration import RegistrationRules
 from .domain.tokens import ACCESS_TOKEN_TTL
 
@@ -29,15 +30,17 @@ class AccountsSettings:
     public_url: str = "http://127.0.0.1:8000"
     activation_ttl: dt.timedelta = dt.timedelta(hours=48)
     reset_ttl: dt.timedelta = dt.timedelta(hours=2)
+    initial_password_ttl: dt.timedelta = INITIAL_PASSWORD_LIFETIME  # town-created accounts' printed password
     access_token_ttl: dt.timedelta = ACCESS_TOKEN_TTL
     key_passphrase: bytes | None = None
     timezone: ZoneInfo = clock.zone_info(clock.DEFAULT_ZONE)  # the town's: « Dernière connexion le … à … »
 
-    OWN_KEYS = ("activation_ttl_hours", "reset_ttl_minutes")
+    OWN_KEYS = ("activation_ttl_hours", "reset_ttl_minutes", "initial_password_days")
 
     @classmethod
     def from_town(cls, settings: dict, environ=None) -> AccountsSettings:
-        """The ``accounts`` section of the town settings: the registration rules plus link lifetimes."""
+        """The ``accounts`` section of the town settings: the registration rules plus link and initial password
+        lifetimes."""
         environ = os.environ if environ is None else environ
         section = dict(settings.get("accounts") or {})
         own = {key: section.pop(key) for key in cls.OWN_KEYS if key in section}
@@ -46,8 +49,18 @@ class AccountsSettings:
                    public_url=str(settings.get("public_url") or cls.public_url).rstrip("/"),
                    activation_ttl=dt.timedelta(hours=float(own.get("activation_ttl_hours", 48))),
                    reset_ttl=dt.timedelta(minutes=float(own.get("reset_ttl_minutes", 120))),
+                   initial_password_ttl=_days(own, "initial_password_days", INITIAL_PASSWORD_LIFETIME),
                    key_passphrase=passphrase.encode() if passphrase else None,
                    timezone=clock.zone_info(settings.get("timezone") or clock.DEFAULT_ZONE))
+
+
+def _days(own: dict, key: str, default: dt.timedelta) -> dt.timedelta:
+    if key not in own:
+        return default
+    days = float(own[key])
+    if days <= 0:
+        raise ValueError(f"accounts.{key}: expected a positive number of days, got {own[key]!r}")
+    return dt.timedelta(days=days)
 
 
 def town_settings() -> AccountsSettings:

@@ -6,7 +6,8 @@ printed again): the accounts are kept, their passwords replaced, and the new
 ones printed. The demo agent has NO second factor (TOTP disabled for the demo
 only, so it can log in without an authenticator app); real agents get one. The
 household is a town-provisioned family (created by the demo agent, as
-Saint-Joseph does) that completed its profile and added its members.
+Saint-Joseph does) that replaced its initial password by its own, completed
+its profile and added its members.
 """
 from __future__ import annotations
 
@@ -51,9 +52,17 @@ def _agent(app: AccountsApplication, password: str) -> Caller:
     return Caller(kind="agent", subject=agent_id, roles=("administrator",))
 
 
+def _own_password(app: AccountsApplication, account_id: str, initial: str, password: str) -> Caller:
+    """The family replaces the town's provisional password by its own, as its first login asks."""
+    citizen = Caller(kind="citizen", subject=account_id)
+    app.profile.change_password(citizen, initial, password, password)
+    return citizen
+
+
 def _household(app: AccountsApplication, agent: Caller, password: str) -> None:
-    created = app.provisioning.provision_account(agent, {**CITIZEN, "login": CITIZEN_LOGIN, "password": password})
-    citizen = Caller(kind="citizen", subject=created["account_id"])
+    initial = generate_password()
+    created = app.provisioning.provision_account(agent, {**CITIZEN, "login": CITIZEN_LOGIN, "password": initial})
+    citizen = _own_password(app, created["account_id"], initial, password)
     app.profile.update_me(citizen, PROFILE)
     [titulaire] = app.household.household(citizen)["members"]
     spouse = app.household.add_member(citizen, SPOUSE)
@@ -74,7 +83,9 @@ def load(database_url: str | None = None) -> list[str]:
         found = app.agents.agent_search(agent, query=CITIZEN_LOGIN)["items"]
         existing = [item for item in found if item["login"] == CITIZEN_LOGIN]
         if existing:
-            app.provisioning.reissue_password(agent, existing[0]["account_id"], citizen_password)
+            initial = generate_password()
+            app.provisioning.reissue_password(agent, existing[0]["account_id"], initial)
+            _own_password(app, existing[0]["account_id"], initial, citizen_password)
         else:
             _household(app, agent, citizen_password)
     finally:

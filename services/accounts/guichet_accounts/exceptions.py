@@ -31,6 +31,20 @@ class TokenInvalid(GuichetError):
     detail = "Ce lien n'est plus valide : il a déjà été utilisé ou il a expiré."  # composed
 
 
+class InitialPasswordExpired(GuichetError):
+    """The right initial password of a town-created account, past its lifetime (told only to who knows it)."""
+
+    slug, status, title = "initial-password-expired", 401, "Mot de passe provisoire expiré"
+    detail = msg.INITIAL_PASSWORD_EXPIRED
+
+
+class PasswordChangeRequired(Forbidden):
+    """A town-created account still using its initial password: it chooses its own before any change."""
+
+    slug = "password-change-required"
+    detail = msg.PASSWORD_CHANGE_REQUIRED
+
+
 class CaptchaNotFound(NotFound):
     """A captcha id that is unknown, already answered or expired: the three look the same (ask for a new one)."""
 

@@ -46,6 +46,9 @@ accounts = sa.Table(
     sa.Column("communication_preference", sa.String(10), nullable=False),
     sa.Column("login", sa.String(64), nullable=True, unique=True),
     sa.Column("password_hash", sa.String(255), nullable=True),
+    # Set while the password is the initial one the town printed (provisioned accounts): it must be changed at
+    # the first login and stops working at this time. NULL: a password the citizen chose.
+    sa.Column("initial_password_expires_at", UtcDateTime, nullable=True),
     sa.Column("security_question", sa.String(64), nullable=True),
     sa.Column("security_answer_hash", sa.String(255), nullable=True),
     sa.Column("family_file_ref", sa.String(64), nullable=True),

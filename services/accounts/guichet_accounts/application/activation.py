@@ -46,7 +46,8 @@ class Activation(UseCases):
                 uow.commit()
             except sa.exc.IntegrityError:  # the same login chosen meanwhile by someone else
                 raise InvalidInput(errors={"login": [msg.LOGIN_TAKEN]}) from None
-        return {**tokens, "login": form["login"], "status": status, "last_login": None}
+        return {**tokens, "login": form["login"], "status": status, "last_login": None,
+                "password_change_required": False}
 
     @staticmethod
     def _form(repos, account, login, password, password_confirmation) -> dict:

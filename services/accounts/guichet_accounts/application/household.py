@@ -6,6 +6,7 @@ from guichet_common.errors import Conflict, InvalidInput, NotFound
 from guichet_contracts import types
 
 from .. import schemas
+from ..domain.initial_passwords import ensure_password_chosen
 from ..domain.registration import ensure_can_modify_account
 from .base import UseCases, new_id, subject_of
 
@@ -38,6 +39,7 @@ class Household(UseCases):
         with self.work() as (uow, repos):
             account = self.citizen_account(repos, caller)
             ensure_can_modify_account(account.status)
+            ensure_password_chosen(account.initial_password_expires_at)
             form = schemas.load(schemas.MemberSchema(), data)
             if not form.get("birth_name"):  # « adding a member pre-fills the family name »
                 form["birth_name"] = account.usage_name or account.birth_name
@@ -54,6 +56,7 @@ class Household(UseCases):
         """The caller's account (which must be modifiable) and one of its members other than the titulaire."""
         account = self.citizen_account(repos, caller)
         ensure_can_modify_account(account.status)
+        ensure_password_chosen(account.initial_password_expires_at)
         row = repos.household.member(account.id, member_id)
         if row is None:
             raise NotFound("Ce membre ne fait pas partie de votre foyer.")  # composed

@@ -10,6 +10,7 @@ from guichet_common.errors import InvalidInput
 from guichet_contracts import types
 
 from .. import schemas
+from ..domain import initial_passwords
 from ..domain import messages as msg
 from ..domain.authentication import last_login_label
 from ..domain.password_forms import PasswordChangeSchema
@@ -83,6 +84,7 @@ class Profile(UseCases):
             "last_login": (last_login_label(row.previous_login_at, self.settings.timezone)
                            if row.previous_login_at else None),
             "email_required": not row.email,
+            "password_change_required": initial_passwords.must_change(row.initial_password_expires_at),
             "can_pay_online": bool(row.email),
             "can_modify": row.status == ACTIVE,
             "notice": _notice(row),
@@ -99,6 +101,7 @@ class Profile(UseCases):
         with self.work() as (uow, repos):
             row = self.citizen_account(repos, caller)
             ensure_can_modify_account(row.status)
+            initial_passwords.ensure_password_chosen(row.initial_password_expires_at)
             changes = dict(changes)
             social_changes = changes.pop("social", None)
             security = {name: changes.pop(name, None) for name in SECURITY_FIELDS}
@@ -174,7 +177,8 @@ class Profile(UseCases):
             if not row.password_hash or not verify_password(row.password_hash, form["current_password"],
                                                             hasher=self.hasher):
                 raise InvalidInput(errors={"current_password": [msg.PASSWORD_CURRENT_WRONG]})
-            repos.accounts.update(row.id, password_hash=self.hash(form["new_password"]), updated_at=now)
+            repos.accounts.update(row.id, password_hash=self.hash(form["new_password"]), updated_at=now,
+                                  initial_password_expires_at=None)  # chosen by the citizen
             ended = repos.sessions.revoke_all(row.id, keep=caller.session, now=now, reason="password_change")
             uow.commit()
         return {"changed": True, "sessions_ended": ended}

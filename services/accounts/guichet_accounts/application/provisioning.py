@@ -10,6 +10,7 @@ from guichet_contracts import types
 
 from .. import schemas
 from ..domain import messages as msg
+from ..domain.initial_passwords import expiry_of_initial_password
 from ..domain.logins import check_login, propose_login
 from ..domain.passwords import check_password, generate_password
 from ..domain.registration import ACTIVE
@@ -48,8 +49,9 @@ class Provisioning(UseCases):
             repos.accounts.insert(
                 id=account_id, status=ACTIVE, account_type="particulier", provisioned=True,
                 email=form.pop("email", None), phone_mobile=form.pop("phone_mobile", None),
-                communication_preference="email", login=login, password_hash=self.hash(password), created_at=now,
-                updated_at=now, activated_at=now, **form)
+                communication_preference="email", login=login, password_hash=self.hash(password),
+                initial_password_expires_at=expiry_of_initial_password(now, self.settings.initial_password_ttl),
+                created_at=now, updated_at=now, activated_at=now, **form)
             member_id = self.add_titulaire(repos, account_id, form, now)
             self.audit(repos, caller.subject, "provision_account", account_id)
             uow.publish_event(types.ACCOUNT_REGISTERED, {
@@ -63,8 +65,8 @@ class Provisioning(UseCases):
                 "notice": msg.PROVISIONED_FIRST_LOGIN_WARNING}
 
     def reissue_password(self, caller: Caller, account_id: str, password: str | None = None) -> dict:
-        """A new initial password for a town-provisioned family that lost the printed one (without an email
-        it cannot recover it): its sessions end; audited."""
+        """A new initial password for a town-provisioned family that lost the printed one or let it expire
+        (without an email it cannot recover it): provisional again, its sessions end; audited."""
         caller.require_agent("administrator")
         now = self.clock()
         with self.work() as (uow, repos):
@@ -75,7 +77,9 @@ class Provisioning(UseCases):
             problems = check_password(password, login=row.login, email=row.email)
             if problems:
                 raise InvalidInput(errors={"password": problems})
-            repos.accounts.update(row.id, password_hash=self.hash(password), updated_at=now)
+            repos.accounts.update(row.id, password_hash=self.hash(password), updated_at=now,
+                                  initial_password_expires_at=expiry_of_initial_password(
+                                      now, self.settings.initial_password_ttl))
             repos.sessions.revoke_all(row.id, keep=None, now=now, reason="password_reset")
             self.audit(repos, caller.subject, "reissue_password", row.id)
             uow.commit()

@@ -90,7 +90,8 @@ class Recovery(UseCases):
             account = repos.accounts.get_one(link.account_id)
             form = schemas.load(PasswordChangeSchema(login=account.login, email=account.email), {
                 "current_password": "-", "new_password": password, "new_password_confirmation": password_confirmation})
-            repos.accounts.update(account.id, password_hash=self.hash(form["new_password"]), updated_at=now)
+            repos.accounts.update(account.id, password_hash=self.hash(form["new_password"]), updated_at=now,
+                                  initial_password_expires_at=None)  # chosen by the citizen
             repos.links.mark_used(link.token_hash, now)
             repos.sessions.revoke_all(account.id, keep=None, now=now, reason="password_reset")
             uow.commit()

@@ -7,11 +7,12 @@ from guichet_common.auth import Caller
 from guichet_common.errors import TooManyRequests, Unauthenticated
 
 from .. import schemas
+from ..domain import initial_passwords
 from ..domain import messages as msg
 from ..domain.authentication import StoredCredentials, attempt_login, last_login_label
 from ..domain.throttling import LoginThrottle
 from ..domain.tokens import RefreshTokenError, RefreshTokenReused, hash_refresh_token, public_jwks
-from ..exceptions import LoginFailed
+from ..exceptions import InitialPasswordExpired, LoginFailed
 from .base import UseCases
 
 
@@ -53,6 +54,8 @@ class Sessions(UseCases):
                 uow.commit()  # the failure counts
                 raise refused(result)
             account = repos.accounts.get_one(result.account_id)
+            if initial_passwords.has_expired(account.initial_password_expires_at, now):
+                raise InitialPasswordExpired()  # told only to who typed the right password
             values = {"last_login_at": now, "previous_login_at": account.last_login_at}
             if result.rehash:
                 values["password_hash"] = self.hash(form["password"])
@@ -62,9 +65,15 @@ class Sessions(UseCases):
         answer = {**tokens, "login": account.login, "status": account.status,
                   "last_login": (last_login_label(account.last_login_at, self.settings.timezone)
                                  if account.last_login_at else None),
-                  "email_required": not account.email}
+                  "email_required": not account.email,
+                  "password_change_required": initial_passwords.must_change(account.initial_password_expires_at)}
+        notices = []
+        if account.initial_password_expires_at is not None:
+            notices.append(initial_passwords.notice(account.initial_password_expires_at, self.settings.timezone))
         if not account.email:  # « mot de passe oublié » cannot tell it (it answers as for an unknown login)
-            answer["notice"] = "\n".join((msg.PROVISIONED_EMAIL_MISSING, msg.LOGIN_RECOVERY_NEEDS_EMAIL))
+            notices += [msg.PROVISIONED_EMAIL_MISSING, msg.LOGIN_RECOVERY_NEEDS_EMAIL]
+        if notices:
+            answer["notice"] = "\n".join(notices)
         return answer
 
     def refresh(self, refresh_token: str) -> dict:

@@ -212,6 +212,18 @@ PROVISIONED_FIRST_LOGIN_WARNING = (
     "obligatoirement renseigner une adresse email valide, faute de quoi, vous ne pourrez "
     "pas accéder au paiement en ligne."
 )
+# The initial password the town printed is provisional (issue 11).
+INITIAL_PASSWORD_NOTICE = (  # composed
+    "Le mot de passe qui vous a été communiqué par la mairie est provisoire : choisissez votre propre "
+    "mot de passe dès maintenant. Il ne sera plus accepté après le {date}."
+)
+PASSWORD_CHANGE_REQUIRED = (  # composed
+    "Choisissez d'abord votre propre mot de passe : celui qui vous a été communiqué par la mairie est provisoire."
+)
+INITIAL_PASSWORD_EXPIRED = (  # composed
+    "Le mot de passe provisoire qui vous a été communiqué par la mairie a expiré. Contactez la mairie pour en "
+    "obtenir un nouveau, ou utilisez « Mot de passe oublié » si vous avez renseigné votre adresse email."
+)
 # seed: 002
 PROVISIONED_EMAIL_IMPERATIVE = (
     "Attention : Il est impératif que vous complétiez cette information. En effet, une fois "
