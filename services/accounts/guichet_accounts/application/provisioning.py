@@ -20,12 +20,19 @@ MAX_IMPORT_LINES = 500  # one RPC; larger files go through the ``guichet-account
 FAMILY_FILE_REF_LENGTH = 64
 
 
-def _csv_rows(text: str):
-    """(line number, non-blank values) of a CSV text separated by ``;`` or ``,``, with a header line."""
+def _csv_rows(text: str) -> list[tuple[int, dict]]:
+    """(line number, non-blank values) of a CSV text separated by ``;`` or ``,``, with a header line; a text
+    that is not such a CSV is the agent's mistake (422), not the service's."""
     sample = text[:2048]
-    dialect = csv.Sniffer().sniff(sample, delimiters=";,") if sample.strip() else csv.excel
-    for line, raw in enumerate(csv.DictReader(io.StringIO(text), dialect=dialect), start=2):
-        yield line, {k.strip(): (v or "").strip() for k, v in raw.items() if k and (v or "").strip()}
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=";,") if sample.strip() else csv.excel
+    except csv.Error:
+        raise InvalidInput(errors={"file": [msg.CSV_DELIMITER_UNKNOWN]}) from None
+    try:
+        return [(line, {k.strip(): (v or "").strip() for k, v in raw.items() if k and (v or "").strip()})
+                for line, raw in enumerate(csv.DictReader(io.StringIO(text), dialect=dialect), start=2)]
+    except csv.Error:
+        raise InvalidInput(errors={"file": [msg.CSV_UNREADABLE]}) from None
 
 
 class Provisioning(UseCases):

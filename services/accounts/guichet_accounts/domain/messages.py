@@ -224,6 +224,12 @@ INITIAL_PASSWORD_EXPIRED = (  # composed
     "Le mot de passe provisoire qui vous a été communiqué par la mairie a expiré. Contactez la mairie pour en "
     "obtenir un nouveau, ou utilisez « Mot de passe oublié » si vous avez renseigné votre adresse email."
 )
+# The CSV file of families an agent imports.
+CSV_DELIMITER_UNKNOWN = (  # composed
+    "Le séparateur des colonnes n'a pas pu être reconnu : le fichier doit être un CSV dont les colonnes sont "
+    "séparées par « ; » ou « , », avec une ligne d'en-tête."
+)
+CSV_UNREADABLE = "Le fichier CSV est illisible : vérifiez qu'il s'agit bien d'un fichier texte CSV."  # composed
 # seed: 002
 PROVISIONED_EMAIL_IMPERATIVE = (
     "Attention : Il est impératif que vous complétiez cette information. En effet, une fois "
