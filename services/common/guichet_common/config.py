@@ -56,7 +56,7 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "GUICHET_NOTIFICATIONS_RETRY_BASE_DELAY": ("", "Seconds before the first retry of a temporary failure (then x3 each time). Default: the town settings' notifications.retry.base_delay (30)."),
     "GUICHET_NOTIFICATIONS_POLL_INTERVAL": ("1", "Seconds the delivery loop sleeps when no notification is due."),
     "GUICHET_NOTIFICATIONS_CONCURRENCY": ("8", "Notifications one process sends at the same time."),
-    "GUICHET_NOTIFICATIONS_LEASE_SECONDS": ("30", "Seconds a process holds the notifications it is sending without renewing them (it renews every third of it): after a crash they go out again at most this long after."),
+    "GUICHET_NOTIFICATIONS_LEASE_SECONDS": ("20", "Seconds a process holds the notifications it is sending without renewing them (it renews every third of it): after a crash they go out again at most this long after."),
     "GUICHET_NOTIFICATIONS_UNSUBSCRIBE_SECRET": ("", "Secret signing the one-click unsubscribe links of non-essential mails: 32 characters at least (openssl rand -hex 32); several, comma-separated, during a rotation (the first signs, all verify). Default: a random one made once in $GUICHET_DATA_DIR/keys (development only: set it in production, the same for every replica)."),
 }
 

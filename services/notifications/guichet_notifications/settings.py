@@ -146,7 +146,7 @@ class NotificationSettings:
     batch_size: int = 50
     concurrency: int = 8
     purge_interval: float = 3600.0
-    lease_seconds: float = 30.0
+    lease_seconds: float = 20.0
     """How long a batch of due notifications stays with the process that took it without a renewal (it renews
     every third of it while it works): after a crash, its mails wait at most this long for another process."""
     zone: ZoneInfo = field(default_factory=lambda: clock.zone_info(clock.DEFAULT_ZONE))
@@ -268,7 +268,7 @@ MIN_LEASE_SECONDS = 1.0
 
 def _lease_seconds(environ) -> float:
     try:
-        value = float(_env(environ, LEASE_VARIABLE, "30"))
+        value = float(_env(environ, LEASE_VARIABLE, "20"))
     except ValueError:
         value = float("nan")
     if not MIN_LEASE_SECONDS <= value < float("inf"):  # also refuses nan

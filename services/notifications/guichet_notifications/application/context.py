@@ -38,7 +38,7 @@ class Context:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     retention_days: int = 90
     allow_international: bool = False
-    lease: dt.timedelta = dt.timedelta(seconds=30)
+    lease: dt.timedelta = dt.timedelta(seconds=20)
     """How long a batch stays with its process without a renewal (renewed every third of it)."""
     sms_report_secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     receipt_timeout: dt.timedelta = RECEIPT_TIMEOUT

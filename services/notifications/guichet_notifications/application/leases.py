@@ -1,7 +1,7 @@
 """Leases: the batch of due notifications one process works on, and its heartbeat.
 
 A process takes due notifications under a token of its own for ``ctx.lease``
-(GUICHET_NOTIFICATIONS_LEASE_SECONDS, 30 s by default) and renews that lease every third of it while the
+(GUICHET_NOTIFICATIONS_LEASE_SECONDS, 20 s by default) and renews that lease every third of it while the
 batch is in progress (:class:`LeaseKeeper`); each attempt's outcome is committed on its own, as soon as the
 provider answered, and clears the token. A process that dies stops renewing: its notifications are due again
 at most one lease later and any process takes them. Only the attempts in flight at the crash (the SMTP server

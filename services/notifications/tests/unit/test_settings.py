@@ -65,7 +65,7 @@ def test_invalid_settings_stop_the_start(section, env):
 
 def test_the_lease_is_short_by_default_and_set_by_its_variable(tmp_path):
     default = load_settings(TOWN, {"GUICHET_DATA_DIR": str(tmp_path)})
-    assert default.lease_seconds == 30
+    assert default.lease_seconds == 20
     settings = load_settings(TOWN, {"GUICHET_DATA_DIR": str(tmp_path), "GUICHET_NOTIFICATIONS_LEASE_SECONDS": "12",
                                     "GUICHET_NOTIFICATIONS_TEST_MODE": "true"})
     database = Database("notifications", f"sqlite:///{tmp_path / 'n.sqlite3'}", metadata)
