@@ -340,9 +340,6 @@ def test_an_event_from_another_service_gives_one_email_and_a_duplicate_none(proc
     assert len(sink.to("jeanne.martin@example.org")) == 1
 
 
-@pytest.mark.postgresql_only
-@pytest.mark.skipif(__import__("guichet_common.testing", fromlist=["backend"]).backend() != "postgresql",
-                    reason="replicas share the work with FOR UPDATE SKIP LOCKED on PostgreSQL")
 def test_two_replicas_share_the_work_and_send_each_mail_once(processes, databases, smtp, amqp_uri):
     from guichet_common import migrations
 
