@@ -222,7 +222,7 @@ class RegistrationSchema(api.Registration):
         self._require("captcha_answer", self.rules.captcha, message=msg.CAPTCHA_REQUIRED)
 
     def _require(self, name: str, required: bool, *, message: str | None = None) -> None:
-        if not required:
+        if not required or name not in self.fields:  # a partial form (only=...) has not every field
             return
         f = self.fields[name]
         f.required = True
