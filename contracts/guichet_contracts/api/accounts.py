@@ -179,7 +179,9 @@ class School(FrenchSchema):
 
 
 class Member(FrenchSchema):
-    """« Mon foyer »: a member the citizen adds (the titulaire is the account itself)."""
+    """« Mon foyer »: a member the citizen adds (the titulaire is the account itself).
+
+    No ``school``: a child's schooling is recorded by the town's enfance agents (audited route)."""
 
     role = Choice(ADDABLE_ROLES, error=ROLE_INVALID, required=True)
     relation = Text(max_length=50)
@@ -191,7 +193,6 @@ class Member(FrenchSchema):
     sex = Choice(("F", "M"), error=SEX_INVALID)
     guardians = fields.List(fields.Nested(Guardian), load_default=None, allow_none=True,
                             error_messages={"invalid": french_messages.FIELD_INVALID})
-    school = Group(School, allow_none=True, load_default=None)
 
     @validates_schema(skip_on_field_errors=False)
     def _children_only(self, data, **kwargs):

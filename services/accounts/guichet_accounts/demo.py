@@ -36,11 +36,13 @@ PROFILE = {
 }
 SPOUSE = {"role": "conjoint", "civility": "monsieur", "first_name": "Julien", "birth_date": "1982-07-03"}
 CHILDREN = [
-    {"role": "enfant", "first_name": "Léa", "birth_date": "2016-05-10", "sex": "F",
-     "school": {"school_year": "2026-2027", "school": "École Jules Ferry", "level": "CM1", "class_name": "CM1 B"}},
-    {"role": "enfant", "first_name": "Hugo", "birth_date": "2020-11-02", "sex": "M",
-     "school": {"school_year": "2026-2027", "school": "École maternelle Pasteur", "level": "MS",
-                "class_name": "MS A"}},
+    {"role": "enfant", "first_name": "Léa", "birth_date": "2016-05-10", "sex": "F"},
+    {"role": "enfant", "first_name": "Hugo", "birth_date": "2020-11-02", "sex": "M"},
+]
+# Recorded by the town (the enfance agents' audited route), not by the family.
+SCHOOLING = [
+    {"school_year": "2026-2027", "school": "École Jules Ferry", "level": "CM1", "class_name": "CM1 B"},
+    {"school_year": "2026-2027", "school": "École maternelle Pasteur", "level": "MS", "class_name": "MS A"},
 ]
 
 
@@ -68,8 +70,9 @@ def _household(app: AccountsApplication, agent: Caller, password: str) -> None:
     spouse = app.household.add_member(citizen, SPOUSE)
     guardians = [{"relation": "mere", "member_id": titulaire["member_id"]},
                  {"relation": "pere", "member_id": spouse["member_id"]}]
-    for child in CHILDREN:
-        app.household.add_member(citizen, {**child, "guardians": guardians})
+    for child, schooling in zip(CHILDREN, SCHOOLING, strict=True):
+        added = app.household.add_member(citizen, {**child, "guardians": guardians})
+        app.schooling.agent_set_school(agent, created["account_id"], added["member_id"], schooling)
 
 
 def load(database_url: str | None = None) -> list[str]:

@@ -14,9 +14,7 @@ def test_household_members_prefill_family_name_and_stay_private(app):
                                              email="bob@example.org")
     spouse = app.household.add_member(alice, {"role": "conjoint", "first_name": "Marie", "birth_name": "Curie"})
     child = app.household.add_member(alice, {"role": "enfant", "first_name": "Léa", "birth_date": "2016-05-01",
-                                   "guardians": [{"relation": "mere", "member_id": spouse["member_id"]}],
-                                   "school": {"school_year": "2026-2027", "school": "École Jules Ferry",
-                                              "level": "CM1", "class_name": "CM1 B"}})
+                                   "guardians": [{"relation": "mere", "member_id": spouse["member_id"]}]})
     assert child["birth_name"] == "Dupin"
     roles = [m["role"] for m in app.household.household(alice)["members"]]
     assert roles == ["titulaire", "conjoint", "enfant"]
@@ -37,3 +35,17 @@ def test_household_members_prefill_family_name_and_stay_private(app):
     assert kinds.count("household_member.removed") == 1
     with pytest.raises(Forbidden):
         app.household.household(Caller(kind="agent", subject=account_id))
+
+
+def test_a_citizen_cannot_set_a_child_s_schooling(app):
+    # Issue 11 item 5: schooling is the enfance agents' audited route; the citizen's member form has no `school`.
+    _, _, alice = factories.active_citizen(app)
+    school = {"school_year": "2026-2027", "school": "École Jules Ferry", "level": "CM1"}
+    with pytest.raises(InvalidInput) as on_add:
+        app.household.add_member(alice, {"role": "enfant", "first_name": "Léa", "school": school})
+    assert list(on_add.value.errors) == ["school"]
+    child = app.household.add_member(alice, {"role": "enfant", "first_name": "Léa"})
+    with pytest.raises(InvalidInput) as on_change:
+        app.household.update_member(alice, child["member_id"], {"school": school})
+    assert list(on_change.value.errors) == ["school"]
+    assert app.household.household(alice)["members"][1]["school"] is None
