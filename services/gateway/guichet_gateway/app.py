@@ -5,7 +5,7 @@ from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import docs, metrics, ratelimit
+from . import docs, metrics, proxy_check, ratelimit
 from .api import GuichetApi, require_json_body
 from .problems import register_error_handlers
 from .readiness import ReadinessChecker, broker_probe_for
@@ -64,6 +64,7 @@ def create_app(settings: GatewaySettings | None = None, rpc_client=None) -> Flas
     register_blueprints(app, api, limiter)
     app.register_blueprint(docs.blp)
 
+    proxy_check.init_app(app, settings.trusted_proxies)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                 x_proto=settings.trusted_proxies)

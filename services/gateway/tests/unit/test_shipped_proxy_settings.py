@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from guichet_gateway import proxy_check
 from guichet_gateway.settings import GatewaySettings
 
 CONFIG_MAP = Path(__file__).resolve().parents[4] / "deploy" / "k8s" / "config.yaml"
@@ -20,3 +21,22 @@ def test_two_citizens_behind_the_ingress_have_their_own_counters(make_app):
     assert client.get("/api/v1/", headers=first, environ_base=ingress).status_code == 200
     assert client.get("/api/v1/", headers=second, environ_base=ingress).status_code == 200
     assert client.get("/api/v1/", headers=first, environ_base=ingress).status_code == 429
+
+
+def test_an_undeclared_proxy_is_reported_once_per_worker(make_app, caplog):
+    client = make_app(ratelimit_default="1000/minute").test_client()
+    behind = {"REMOTE_ADDR": "10.42.0.7"}
+    with caplog.at_level("WARNING", logger="guichet_gateway.proxy_check"):
+        for number in range(2 * proxy_check.SAMPLE):
+            client.get("/api/v1/", headers={"X-Forwarded-For": f"203.0.113.{number % 200}"}, environ_base=behind)
+    warnings = [r for r in caplog.records if r.name == "guichet_gateway.proxy_check"]
+    assert len(warnings) == 1 and "GUICHET_GATEWAY_TRUSTED_PROXIES" in warnings[0].getMessage()
+
+
+def test_citizens_reaching_the_gateway_directly_or_a_declared_proxy_raise_no_warning():
+    direct = proxy_check.UntrustedProxyCheck(sample=10)
+    assert not any(direct.observe(f"203.0.113.{n}", forwarded=False) for n in range(20))
+    unforwarded = proxy_check.UntrustedProxyCheck(sample=10)  # e.g. a monitoring probe inside the cluster
+    assert not any(unforwarded.observe("10.0.0.2", forwarded=False) for _ in range(20))
+    proxied = proxy_check.UntrustedProxyCheck(sample=10)
+    assert [proxied.observe("10.0.0.2", forwarded=True) for _ in range(12)].count(True) == 1
