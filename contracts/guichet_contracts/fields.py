@@ -244,7 +244,16 @@ class Email(fields.Email):
         return result.lower() if isinstance(result, str) else result
 
 
-class Day(fields.Date):
+class _IsoTextAsIs:
+    """An answer may already hold the ISO text (read back from JSON): dumped as it is."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)  # type: ignore[misc]
+
+
+class Day(_IsoTextAsIs, fields.Date):
     """A date in ISO 8601 (``AAAA-MM-JJ``); an answer may hold it as a ``date`` or as its ISO text."""
 
     default_error_messages = {**_FRENCH, "invalid": msg.DATE_INVALID, "format": msg.DATE_INVALID}
@@ -252,24 +261,14 @@ class Day(fields.Date):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="iso", **kwargs)
 
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        if isinstance(value, str):
-            return value
-        return super()._serialize(value, attr, obj, **kwargs)
 
-
-class Timestamp(fields.DateTime):
+class Timestamp(_IsoTextAsIs, fields.DateTime):
     """A date and time in ISO 8601 with its offset; an answer may hold it as a ``datetime`` or its ISO text."""
 
     default_error_messages = {**_FRENCH, "invalid": msg.FIELD_INVALID, "format": msg.FIELD_INVALID}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="iso", **kwargs)
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        if isinstance(value, str):
-            return value
-        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class Flag(fields.Boolean):

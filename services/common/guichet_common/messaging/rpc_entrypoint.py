@@ -17,10 +17,9 @@ from nameko.exceptions import (
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from ..errors import GuichetError
+from ..rpc_client import DIRECT_REPLY_TO
 from .consumer import GuichetQueueConsumer
 from .replies import ReplyPublisher
-
-DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
 # Errors about the request itself: answered as such, not logged as crashes.
 CALLER_ERRORS = (GuichetError, MethodNotFound, IncorrectSignature, MalformedRequest)
